@@ -1,0 +1,12 @@
+#pragma once
+/// Each subcommand of `factorysim` registers its options here and, when chosen, calls into its
+/// library. A command sets exit_code: 0 ok, 1 runtime failure, 2 bad usage or bad input.
+
+#include <CLI/CLI.hpp>
+
+namespace factorysim::cli {
+
+void add_validate_command(CLI::App& app, int& exit_code);
+void add_run_command(CLI::App& app, int& exit_code);
+
+}  // namespace factorysim::cli

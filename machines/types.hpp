@@ -1,0 +1,215 @@
+#pragma once
+/// Value types shared by every machine model: time, readings, faults, step inputs.
+/// Nothing here reads a clock, touches I/O or logs; see machines/README.md.
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace factorysim::machines {
+
+/// Simulated UTC time with millisecond resolution; only the engine advances it.
+using sim_time = std::chrono::sys_time<std::chrono::milliseconds>;
+using std::chrono::milliseconds;
+
+/// Marks a reading field that this machine type does not produce (skipped on the wire).
+inline constexpr double absent = std::numeric_limits<double>::quiet_NaN();
+
+enum class machine_type : std::uint8_t { compressor, hvac, motor, pump, injection_molding };
+enum class operating_mode : std::uint8_t { idle, running, maintenance, fault, offline };
+
+std::string_view to_string(machine_type t) noexcept;
+std::string_view to_string(operating_mode m) noexcept;
+std::optional<machine_type> parse_machine_type(std::string_view s) noexcept;
+std::optional<operating_mode> parse_operating_mode(std::string_view s) noexcept;
+
+/// Wall-free description of a simulated instant on the factory's local clock.
+/// The engine derives it from sim_time and the factory's time zone.
+struct local_time {
+  int year = 2024;
+  int month = 1;          ///< 1..12
+  int day = 1;            ///< 1..31
+  int weekday = 1;        ///< 0 = Sunday .. 6 = Saturday (as energy_tariffs.applicable_days)
+  int day_of_year = 0;    ///< 0..365
+  double minute_of_day = 0;  ///< 0 <= m < 1440, fractional
+};
+
+/// A shift on the local clock; end_minute < start_minute wraps past midnight.
+struct shift {
+  std::string name;
+  int start_minute = 0;
+  int end_minute = 0;
+  double load = 1.0;  ///< production demand 0..1 during this shift
+};
+
+/// A break inside shifts during which demand drops to break_load.
+struct break_period {
+  int start_minute = 0;
+  int duration_min = 0;
+  double load = 0.2;
+};
+
+struct civil_date {
+  int year = 0;
+  int month = 0;
+  int day = 0;
+  friend bool operator==(const civil_date&, const civil_date&) = default;
+};
+
+/// Three-shift calendar with weekends and holidays; data from the scenario.
+struct calendar {
+  std::vector<shift> shifts;          ///< empty = one continuous shift at load 1
+  std::vector<break_period> breaks;
+  std::array<bool, 7> working_days{false, true, true, true, true, true, false};  ///< [0] = Sunday
+  double off_shift_load = 0.05;  ///< working day, outside every shift
+  double weekend_load = 0.05;    ///< non-working day
+  double holiday_load = 0.02;
+  std::vector<civil_date> holidays;  ///< local dates
+};
+
+/// What the calendar says about one instant.
+struct schedule_point {
+  double load = 0;        ///< production demand 0..1 the machine should follow
+  int shift_index = -1;   ///< into calendar::shifts, -1 outside shifts
+  bool working_day = false;
+  bool holiday = false;
+};
+
+/// Seasonal and daily outdoor climate of a site; data from the scenario.
+struct climate {
+  double annual_mean_c = 15.0;
+  double annual_amplitude_c = 9.0;   ///< half the summer-winter swing of daily means
+  int coldest_day_of_year = 15;      ///< ~mid January in the northern hemisphere
+  double daily_amplitude_c = 5.0;    ///< half the day-night swing
+  double warmest_minute_of_day = 15 * 60;
+  double weather_noise_c = 2.0;      ///< slow day-to-day weather deviation (std dev)
+  double humidity_mean_percent = 60.0;
+  double humidity_amplitude_percent = 15.0;  ///< higher at night, lower in the afternoon
+};
+
+struct weather {
+  double outdoor_temp_c = 15;
+  double outdoor_humidity_percent = 60;
+};
+
+// ---------------------------------------------------------------------------------------
+// Faults
+
+enum class fault_type : std::uint8_t {
+  // generic, any machine, act on one reported signal (the sensor, not the physics)
+  spike,
+  dip,
+  drift,
+  stuck_sensor,
+  dropout,
+  noise_burst,
+  // machine-specific, act on the physics
+  air_leak,          ///< compressor
+  bearing_wear,      ///< compressor, hvac, motor, pump (rotating machines)
+  belt_slip,         ///< motor
+  cavitation,        ///< pump
+  heater_failure,    ///< injection_molding
+  refrigerant_leak,  ///< hvac
+  fouled_coil,       ///< hvac
+};
+
+std::string_view to_string(fault_type t) noexcept;
+std::optional<fault_type> parse_fault_type(std::string_view s) noexcept;
+/// True when a fault of type f can occur on a machine of type m.
+bool fault_applies(fault_type f, machine_type m) noexcept;
+/// The wire signals (payload keys) fault f moves on machine type m; `signal` names the
+/// target of a generic fault (empty = that fault's default signal, power_kw).
+std::vector<std::string> affected_signals(fault_type f, machine_type m, std::string_view signal);
+
+/// One fault, scheduled or injected. severity is 0..1 (see docs/scenarios.md for the scale).
+struct fault {
+  std::uint64_t id = 0;
+  fault_type type = fault_type::spike;
+  double severity = 0.5;
+  sim_time start{};
+  std::optional<sim_time> end;  ///< none = until cleared
+  std::string signal;           ///< generic faults: payload key to act on; empty = default
+  std::string source;           ///< "scenario", "random" or "api"
+};
+
+// ---------------------------------------------------------------------------------------
+// Readings
+
+/// Electrical reading of one interval. power_kw is the interval's average real power, so
+/// energy_kwh == power_kw * dt_s / 3600 and P = sqrt(3) * V * I * PF / 1000.
+struct energy_reading {
+  double power_kw = 0;
+  double energy_kwh = 0;        ///< energy in this interval
+  double energy_total_kwh = 0;  ///< cumulative meter, never decreases
+  double voltage_v = 0;         ///< line-to-line
+  double current_a = 0;
+  double power_factor = 0;
+  double frequency_hz = 0;
+};
+
+struct production_reading {
+  std::int64_t production_count = 0;  ///< units finished in this interval
+  std::int64_t production_count_good = 0;
+  std::int64_t production_count_bad = 0;
+  double throughput_units_per_hour = 0;
+  operating_mode mode = operating_mode::idle;
+  double speed_percent = 0;
+};
+
+/// Every environmental key of SPEC.md; a model fills those it has, the rest stay absent.
+struct environmental_reading {
+  double outdoor_temp_c = absent;
+  double indoor_temp_c = absent;
+  double machine_temp_c = absent;
+  double outdoor_humidity_percent = absent;
+  double indoor_humidity_percent = absent;
+  double pressure_bar = absent;
+  double pressure_setpoint_bar = absent;
+  double flow_rate_m3h = absent;
+  double supply_air_temp_c = absent;
+  double return_air_temp_c = absent;
+  double chilled_water_supply_temp_c = absent;
+  double chilled_water_return_temp_c = absent;
+  double cop = absent;
+  double vibration_mm_s = absent;
+};
+
+/// Everything one step of one machine produces.
+struct reading {
+  sim_time time{};  ///< end of the interval the reading covers
+  energy_reading energy;
+  production_reading production;
+  environmental_reading environmental;
+  bool is_running = false;
+  /// A dropout fault suppresses whole streams: the engine does not publish them.
+  bool energy_dropped = false;
+  bool production_dropped = false;
+  bool environmental_dropped = false;
+};
+
+/// Everything a model needs from outside for one step.
+struct step_input {
+  sim_time time{};            ///< end of the interval being simulated
+  double dt_s = 1;            ///< interval length
+  local_time local;           ///< `time` on the factory's clock
+  schedule_point schedule;    ///< calendar at `time`
+  weather outdoor;            ///< site climate at `time`
+  std::span<const fault> faults;  ///< faults active at `time`
+};
+
+/// Ground truth for T/events: one per fault start and one per fault end.
+struct fault_event {
+  enum class kind : std::uint8_t { start, end };
+  kind what = kind::start;
+  sim_time at{};
+  fault f;
+  std::vector<std::string> signals;
+};
+
+}  // namespace factorysim::machines

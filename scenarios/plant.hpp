@@ -1,0 +1,44 @@
+#pragma once
+/// A scenario brought to life: every machine with its fault book and its factory's clock,
+/// calendar and climate. Steps one machine at a time at a simulated instant; knows nothing of
+/// wall time, MQTT or databases, so the simulator and the load generator share it.
+
+#include <cstddef>
+#include <memory>
+#include <vector>
+
+#include "machines/fault_book.hpp"
+#include "machines/machine.hpp"
+#include "scenarios/local_clock.hpp"
+#include "scenarios/scenario.hpp"
+
+namespace factorysim::scenarios {
+
+class plant {
+ public:
+  /// Builds machines seeded from s.seed, loads the scenario's scheduled and random faults.
+  explicit plant(const scenario& s);
+
+  std::size_t size() const noexcept { return machines_.size(); }
+  machines::machine& machine_at(std::size_t i) { return machines_[i]; }
+  const machines::machine& machine_at(std::size_t i) const { return machines_[i]; }
+  machines::fault_book& faults_at(std::size_t i) { return faults_[i]; }
+  /// Index of the machine with this id, or size() if none.
+  std::size_t find(std::string_view machine_id) const noexcept;
+
+  /// Steps machine i to time t, covering [t - interval, t). Appends the fault starts and
+  /// ends that happened up to t to `events`.
+  machines::reading step(std::size_t i, machines::sim_time t,
+                         std::vector<machines::fault_event>& events);
+
+ private:
+  std::vector<machines::machine> machines_;
+  std::vector<machines::fault_book> faults_;
+  std::vector<std::size_t> factory_of_;      ///< machine index -> factory index
+  std::vector<local_clock> clocks_;          ///< per factory
+  std::vector<machines::calendar> calendars_;  ///< per factory
+  std::vector<machines::climate> climates_;    ///< per factory
+  std::vector<std::uint64_t> climate_seeds_;   ///< per factory
+};
+
+}  // namespace factorysim::scenarios

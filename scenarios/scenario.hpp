@@ -1,0 +1,122 @@
+#pragma once
+/// A loaded, validated scenario: factories, machines (replicas expanded), faults, time mode,
+/// seed and MQTT settings. Produced by load_scenario(); see docs/scenarios.md.
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "machines/fault_book.hpp"
+#include "machines/params.hpp"
+#include "machines/types.hpp"
+
+namespace factorysim::scenarios {
+
+enum class time_mode : std::uint8_t { realtime, accelerated, backfill };
+std::string_view to_string(time_mode m) noexcept;
+
+struct tariff {
+  std::string name;
+  double rate_per_kwh = 0;
+  std::string currency = "USD";
+  bool is_time_of_use = false;
+  int start_hour = 0;  ///< local, inclusive (time of use only)
+  int end_hour = 24;   ///< local, exclusive
+  std::vector<int> applicable_days;  ///< 0 = Sunday; empty = every day
+  double demand_charge_per_kw = 0;
+};
+
+struct factory {
+  std::string id;  ///< uuid
+  std::string name;
+  std::string location;
+  std::string timezone = "UTC";  ///< IANA name, checked against the tz database
+  std::string carbon_region;     ///< carbon_factors.region; empty = "default"
+  machines::calendar calendar;
+  machines::climate climate;
+  std::vector<tariff> tariffs;
+};
+
+struct carbon_factor {
+  std::string region;
+  double kg_co2_per_kwh = 0;
+};
+
+/// A fault from the scenario: at a time, or at a random rate.
+struct scheduled_fault {
+  std::string machine_id;
+  machines::fault f;  ///< f.source == "scenario"
+};
+struct random_fault {
+  std::string machine_id;  ///< expanded per replica
+  machines::random_fault_rate rate;
+};
+
+struct tls_settings {
+  std::string ca_file;
+  std::string cert_file;
+  std::string key_file;
+  bool insecure = false;  ///< skip hostname verification
+};
+
+struct mqtt_settings {
+  std::string host = "127.0.0.1";
+  int port = 1883;
+  int qos = 1;
+  std::string client_id = "factorysim";
+  std::string username;
+  std::string password;
+  std::optional<tls_settings> tls;
+  int keepalive_s = 30;
+  int max_inflight = 1000;       ///< unacknowledged QoS>0 messages before stepping pauses
+  bool retain_status = true;
+  double reconnect_min_s = 0.5;  ///< backoff starts here and doubles
+  double reconnect_max_s = 30;
+};
+
+struct scenario {
+  std::string file;  ///< as given to load_scenario
+  std::string name;
+  std::uint64_t seed = 1;
+  time_mode mode = time_mode::realtime;
+  double speed = 1;  ///< accelerated mode
+  std::optional<machines::sim_time> from;  ///< accelerated/backfill start
+  std::optional<machines::sim_time> to;    ///< backfill end (exclusive); optional otherwise
+  mqtt_settings mqtt;
+  std::vector<factory> factories;
+  std::vector<machines::machine_config> machines;  ///< replicas expanded, in file order
+  std::vector<scheduled_fault> faults;
+  std::vector<random_fault> random_faults;
+  std::vector<carbon_factor> carbon_factors;
+};
+
+/// One problem found in a scenario file, printed as `file:line:col: path: message`.
+struct scenario_problem {
+  std::string file;
+  int line = 0;    ///< 1-based
+  int column = 0;  ///< 1-based
+  std::string path;  ///< e.g. machines[2].rated_power_kw
+  std::string message;
+  std::string to_string() const;
+};
+
+/// Thrown by load_scenario with every problem of the file, not just the first.
+class scenario_error : public std::runtime_error {
+ public:
+  explicit scenario_error(std::vector<scenario_problem> problems);
+  const std::vector<scenario_problem>& problems() const noexcept { return problems_; }
+
+ private:
+  std::vector<scenario_problem> problems_;
+};
+
+/// Reads, validates and expands a scenario file. Throws scenario_error (bad content, with
+/// positions) or std::system_error (cannot read the file).
+scenario load_scenario(const std::string& path);
+/// Same, from text; `name` is used as the file name in messages.
+scenario parse_scenario(const std::string& yaml_text, const std::string& name);
+
+}  // namespace factorysim::scenarios
