@@ -5,6 +5,9 @@
 
 #include <cstddef>
 #include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "machines/fault_book.hpp"
@@ -17,12 +20,19 @@ namespace factorysim::scenarios {
 class plant {
  public:
   /// Builds machines seeded from s.seed, loads the scenario's scheduled and random faults.
+  /// Throws std::invalid_argument for dangling references that load_scenario would have
+  /// rejected, and std::runtime_error for an unknown time zone.
   explicit plant(const scenario& s);
 
   std::size_t size() const noexcept { return machines_.size(); }
   machines::machine& machine_at(std::size_t i) { return machines_[i]; }
   const machines::machine& machine_at(std::size_t i) const { return machines_[i]; }
   machines::fault_book& faults_at(std::size_t i) { return faults_[i]; }
+  const machines::fault_book& faults_at(std::size_t i) const { return faults_[i]; }
+  /// Machine i steps every `interval` from now on (the engine's control API).
+  void set_interval(std::size_t i, std::chrono::milliseconds interval) {
+    machines_[i].set_interval(interval);
+  }
   /// Index of the machine with this id, or size() if none.
   std::size_t find(std::string_view machine_id) const noexcept;
 
@@ -39,6 +49,14 @@ class plant {
   std::vector<machines::calendar> calendars_;  ///< per factory
   std::vector<machines::climate> climates_;    ///< per factory
   std::vector<std::uint64_t> climate_seeds_;   ///< per factory
+  /// Transparent hash so that find() looks up a string_view without building a string.
+  struct id_hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept {
+      return std::hash<std::string_view>{}(s);
+    }
+  };
+  std::unordered_map<std::string, std::size_t, id_hash, std::equal_to<>> index_;
 };
 
 }  // namespace factorysim::scenarios

@@ -17,6 +17,8 @@ namespace factorysim::scenarios {
 
 enum class time_mode : std::uint8_t { realtime, accelerated, backfill };
 std::string_view to_string(time_mode m) noexcept;
+/// "realtime", "accelerated" or "backfill".
+std::optional<time_mode> parse_time_mode(std::string_view s) noexcept;
 
 struct tariff {
   std::string name;
@@ -49,6 +51,9 @@ struct carbon_factor {
 struct scheduled_fault {
   std::string machine_id;
   machines::fault f;  ///< f.source == "scenario"
+  /// Set when the file gave `after` (offset from time.from) instead of `at`; f.start is then
+  /// from + after, and plant recomputes it from the scenario's (possibly overridden) `from`.
+  std::optional<std::chrono::milliseconds> after;
 };
 struct random_fault {
   std::string machine_id;  ///< expanded per replica
@@ -75,6 +80,10 @@ struct mqtt_settings {
   bool retain_status = true;
   double reconnect_min_s = 0.5;  ///< backoff starts here and doubles
   double reconnect_max_s = 30;
+  /// Up to this many machines each gets its own session (its last will = its offline status);
+  /// above it, `shared_sessions` sessions carry all machines (see sim/README.md).
+  int sessions_per_machine_limit = 64;
+  int shared_sessions = 4;
 };
 
 struct scenario {
