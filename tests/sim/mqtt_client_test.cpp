@@ -1,0 +1,499 @@
+// Integration tests of sim::mqtt_client against a real mosquitto on a free loopback port.
+// The io_context runs in the test thread (run_for slices with bounded deadlines); nothing
+// here asserts on speed.
+
+#include "sim/mqtt_client.hpp"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <boost/asio/io_context.hpp>
+#include <chrono>
+#include <functional>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "tests/support/mosquitto_server.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+using factorysim::sim::mqtt_client;
+using factorysim::sim::mqtt_options;
+using factorysim::test::collector_options;
+using factorysim::test::mosquitto_server;
+using factorysim::test::mosquitto_server_options;
+using factorysim::test::mqtt_collector;
+
+/// Runs the loop until pred() holds or the deadline passes; returns pred().
+bool run_until(boost::asio::io_context& io, const std::function<bool()>& pred,
+               std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!pred() && std::chrono::steady_clock::now() < deadline) {
+    if (io.stopped()) io.restart();
+    io.run_for(10ms);
+  }
+  return pred();
+}
+
+mqtt_options options_for(const mosquitto_server& broker, const std::string& client_id) {
+  mqtt_options o;
+  o.host = broker.host();
+  o.port = broker.port();
+  o.client_id = client_id;
+  o.keepalive_s = 5;
+  o.reconnect_min = 20ms;
+  o.reconnect_max = 200ms;
+  return o;
+}
+
+std::string payload_for(std::size_t seq, std::size_t size) {
+  std::string p = "{\"seq\":" + std::to_string(seq) + ",\"pad\":\"";
+  while (p.size() + 2 < size) p.push_back('x');
+  return p + "\"}";
+}
+
+/// Parses the seq number back out of payload_for()'s output.
+std::size_t seq_of(const std::string& payload) {
+  return std::stoul(payload.substr(payload.find(':') + 1));
+}
+
+/// Publishes `total` messages as fast as the window allows, resuming from on_ready.
+struct producer {
+  mqtt_client& client;
+  std::string topic;
+  std::size_t total;
+  std::size_t size;
+  int qos;
+  std::size_t next = 0;
+  std::size_t refusals = 0;
+  std::size_t max_seen_in_flight = 0;
+
+  void attach() {
+    client.on_ready([this] { pump(); });
+  }
+  void pump() {
+    while (next < total) {
+      if (!client.publish(topic, payload_for(next, size), qos, false)) {
+        ++refusals;
+        return;
+      }
+      max_seen_in_flight = std::max(max_seen_in_flight, client.in_flight());
+      ++next;
+    }
+  }
+};
+
+TEST(mqtt_client, publishes_qos1_messages_in_order) {
+  mosquitto_server broker;
+  mqtt_collector collector(broker.host(), broker.port(), "order/#");
+  boost::asio::io_context io;
+  mqtt_client client(io, options_for(broker, "order-pub"));
+  client.start();
+  ASSERT_TRUE(run_until(
+      io, [&] { return client.connected(); }, 10s))
+      << broker.log();
+
+  constexpr std::size_t n = 2000;
+  producer p{client, "order/a", n, 100, 1};
+  p.attach();
+  p.pump();
+  ASSERT_TRUE(run_until(
+      io, [&] { return client.counters().acknowledged == n; }, 30s))
+      << "acknowledged " << client.counters().acknowledged;
+  EXPECT_EQ(client.in_flight(), 0u);
+  ASSERT_TRUE(collector.wait_for_count(n, 30s)) << "received " << collector.count();
+  auto messages = collector.messages();
+  ASSERT_EQ(messages.size(), n);
+  for (std::size_t i = 0; i < n; ++i) {
+    EXPECT_EQ(messages[i].topic, "order/a");
+    ASSERT_EQ(seq_of(messages[i].payload), i) << "message " << i << " out of order";
+    EXPECT_EQ(messages[i].payload, payload_for(i, 100));
+  }
+  EXPECT_EQ(client.counters().published, n);
+  EXPECT_EQ(client.counters().connects, 1u);
+  EXPECT_EQ(client.counters().reconnects, 0u);
+  EXPECT_EQ(client.counters().publish_errors, 0u);
+
+  bool done_ok = false, done_called = false;
+  client.async_shutdown(5s, [&](bool ok) {
+    done_called = true;
+    done_ok = ok;
+  });
+  ASSERT_TRUE(run_until(
+      io, [&] { return done_called; }, 10s));
+  EXPECT_TRUE(done_ok);
+  EXPECT_FALSE(client.connected());
+}
+
+TEST(mqtt_client, qos0_messages_are_delivered_and_counted_when_written) {
+  mosquitto_server broker;
+  collector_options copts;
+  copts.qos = 0;
+  mqtt_collector collector(broker.host(), broker.port(), "q0/#", copts);
+  boost::asio::io_context io;
+  mqtt_client client(io, options_for(broker, "q0-pub"));
+  client.start();
+  ASSERT_TRUE(run_until(
+      io, [&] { return client.connected(); }, 10s));
+  constexpr std::size_t n = 500;
+  producer p{client, "q0/a", n, 50, 0};
+  p.attach();
+  p.pump();
+  ASSERT_TRUE(run_until(
+      io, [&] { return client.counters().acknowledged == n; }, 30s));
+  EXPECT_EQ(client.in_flight(), 0u);
+  EXPECT_TRUE(client.publish("q0/+", "bad topic", 0, false));
+  EXPECT_EQ(client.counters().publish_errors, 1u);
+  EXPECT_EQ(client.counters().published, n);
+  EXPECT_EQ(client.counters().dropped, 0u);
+  // QoS 0 over loopback with a live subscriber: nothing is expected to be lost.
+  ASSERT_TRUE(collector.wait_for_count(n, 30s)) << "received " << collector.count();
+}
+
+TEST(mqtt_client, window_bounds_in_flight_and_refuses_when_full) {
+  mosquitto_server broker;
+  mqtt_collector collector(broker.host(), broker.port(), "win/#");
+  boost::asio::io_context io;
+  auto o = options_for(broker, "win-pub");
+  o.max_inflight = 50;
+  mqtt_client client(io, o);
+  client.start();
+  ASSERT_TRUE(run_until(
+      io, [&] { return client.connected(); }, 10s));
+
+  // Without running the loop no PUBACK can be read, so the window fills exactly.
+  std::size_t accepted = 0;
+  while (client.publish("win/a", payload_for(accepted, 64), 1, false)) {
+    ++accepted;
+    ASSERT_LE(accepted, 50u) << "window did not close";
+  }
+  EXPECT_EQ(accepted, 50u);
+  EXPECT_EQ(client.in_flight(), 50u);
+  EXPECT_FALSE(client.ready());
+  EXPECT_FALSE(client.publish("win/a", "refused", 1, false));
+  EXPECT_EQ(client.counters().published, 50u);
+
+  constexpr std::size_t n = 3000;
+  producer p{client, "win/a", n, 64, 1};
+  p.next = accepted;
+  std::size_t ready_calls = 0;
+  client.on_ready([&] {
+    ++ready_calls;
+    p.pump();
+  });
+  ASSERT_TRUE(run_until(
+      io, [&] { return client.counters().acknowledged == n; }, 30s))
+      << "acknowledged " << client.counters().acknowledged;
+  EXPECT_LE(p.max_seen_in_flight, 50u);
+  EXPECT_GT(p.refusals, 0u);
+  EXPECT_GT(ready_calls, 0u);
+  ASSERT_TRUE(collector.wait_for_count(n, 30s)) << "received " << collector.count();
+}
+
+TEST(mqtt_client, last_will_on_abrupt_loss_but_not_on_clean_shutdown) {
+  mosquitto_server broker;
+  mqtt_collector collector(broker.host(), broker.port(), "will/#");
+  boost::asio::io_context io;
+  {
+    auto o = options_for(broker, "will-crash");
+    o.will_topic = "will/crash/status";
+    o.will_payload = "offline";
+    mqtt_client client(io, o);
+    client.start();
+    ASSERT_TRUE(run_until(
+        io, [&] { return client.connected(); }, 10s));
+    ASSERT_TRUE(client.publish("will/crash/status", "online", 1, true));
+    ASSERT_TRUE(run_until(
+        io, [&] { return client.in_flight() == 0; }, 10s));
+    // Destroying the client without async_shutdown closes the TCP connection without a
+    // DISCONNECT packet, exactly what the broker sees when the process dies.
+  }
+  ASSERT_TRUE(collector.wait_until(
+      [](const auto& ms) {
+        for (const auto& m : ms) {
+          if (m.topic == "will/crash/status" && m.payload == "offline") return true;
+        }
+        return false;
+      },
+      10s))
+      << "last will not delivered; broker log:\n"
+      << broker.log();
+  // Retained: a subscriber arriving later sees the machine offline.
+  mqtt_collector late(broker.host(), broker.port(), "will/crash/status");
+  ASSERT_TRUE(late.wait_for_count(1, 10s));
+  EXPECT_EQ(late.messages()[0].payload, "offline");
+  EXPECT_TRUE(late.messages()[0].retained);
+
+  {
+    auto o = options_for(broker, "will-clean");
+    o.will_topic = "will/clean/status";
+    o.will_payload = "offline";
+    mqtt_client client(io, o);
+    client.start();
+    ASSERT_TRUE(run_until(
+        io, [&] { return client.connected(); }, 10s));
+    ASSERT_TRUE(client.publish("will/clean/status", "stopped", 1, true));
+    bool done = false;
+    client.async_shutdown(5s, [&](bool) { done = true; });
+    ASSERT_TRUE(run_until(
+        io, [&] { return done; }, 10s));
+  }
+  // A marker published after the clean disconnect, then silence: the will must not appear.
+  {
+    mqtt_client marker(io, options_for(broker, "will-marker"));
+    marker.start();
+    ASSERT_TRUE(run_until(
+        io, [&] { return marker.connected(); }, 10s));
+    ASSERT_TRUE(marker.publish("will/marker", "m", 1, false));
+    ASSERT_TRUE(run_until(
+        io, [&] { return marker.in_flight() == 0; }, 10s));
+  }
+  ASSERT_TRUE(collector.wait_until(
+      [](const auto& ms) {
+        for (const auto& m : ms) {
+          if (m.topic == "will/marker") return true;
+        }
+        return false;
+      },
+      10s));
+  collector.wait_quiet(1500ms, 5s);
+  for (const auto& m : collector.messages()) {
+    if (m.topic == "will/clean/status") {
+      EXPECT_EQ(m.payload, "stopped") << "last will delivered after a clean shutdown";
+    }
+  }
+}
+
+TEST(mqtt_client, broker_restart_loses_no_qos1_message) {
+  mosquitto_server broker;
+  collector_options copts;
+  copts.client_id = "restart-collector";
+  copts.clean_session = false;
+  mqtt_collector collector(broker.host(), broker.port(), "restart/#", copts);
+
+  boost::asio::io_context io;
+  auto o = options_for(broker, "restart-pub");
+  o.clean_session = false;
+  // Room for the messages published during the outage, so that both paths are exercised:
+  // in flight when the connection drops (libmosquitto re-sends) and published while
+  // disconnected (held by the client until the reconnect).
+  o.max_inflight = 5000;
+  mqtt_client client(io, o);
+  std::vector<std::string> errors;
+  client.on_error([&](std::string_view line) { errors.emplace_back(line); });
+  client.start();
+  ASSERT_TRUE(run_until(
+      io, [&] { return client.connected(); }, 10s));
+
+  constexpr std::size_t n = 20000;
+  producer p{client, "restart/a", n, 200, 1};
+
+  // The broker restarts from another thread while this one keeps publishing and running the
+  // loop, so the client really meets a refused connection and reconnects by itself.
+  std::atomic<std::size_t> published{0};
+  std::atomic<bool> restarted{false};
+  std::size_t published_while_disconnected = 0;
+  std::thread restarter([&] {
+    while (published.load() < n / 3) std::this_thread::sleep_for(1ms);
+    broker.stop();
+    std::this_thread::sleep_for(300ms);
+    broker.start();
+    restarted = true;
+  });
+  const auto deadline = std::chrono::steady_clock::now() + 120s;
+  while ((client.counters().acknowledged < n || !restarted) &&
+         std::chrono::steady_clock::now() < deadline) {
+    // Publish in small slices so that the restart lands in the middle of the stream.
+    const auto target = std::min(n, p.next + 200);
+    while (p.next < target && client.publish(p.topic, payload_for(p.next, p.size), 1, false)) {
+      if (!client.connected()) ++published_while_disconnected;
+      ++p.next;
+    }
+    published = p.next;
+    io.run_for(2ms);
+  }
+  restarter.join();
+  ASSERT_EQ(p.next, n);
+  auto describe = [&] {
+    std::string d = "in flight " + std::to_string(client.in_flight()) + ", publish errors " +
+                    std::to_string(client.counters().publish_errors) + ", reconnects " +
+                    std::to_string(client.counters().reconnects) + "; reported:";
+    for (std::size_t i = 0; i < errors.size() && i < 20; ++i) d += "\n  " + errors[i];
+    return d;
+  };
+  ASSERT_EQ(client.counters().acknowledged, n) << describe();
+  EXPECT_GE(client.counters().disconnects, 1u);
+  EXPECT_GE(client.counters().reconnects, 1u);
+  EXPECT_GT(published_while_disconnected, 0u);
+  EXPECT_FALSE(errors.empty()) << "the connection loss should have been reported";
+
+  std::set<std::size_t> missing;
+  for (std::size_t i = 0; i < n; ++i) missing.insert(i);
+  auto all_seen = [&](const std::vector<factorysim::test::collected_message>& ms) {
+    for (const auto& m : ms) missing.erase(seq_of(m.payload));
+    return missing.empty();
+  };
+  ASSERT_TRUE(collector.wait_until(all_seen, 60s))
+      << missing.size() << " sequence numbers never arrived, first " << *missing.begin()
+      << "; collector connects " << collector.connects() << "\nbroker log:\n"
+      << broker.log();
+  EXPECT_GE(collector.connects(), 2);
+}
+
+TEST(mqtt_client, wrong_password_is_counted_and_retried_without_crash) {
+  mosquitto_server_options bopts;
+  bopts.users = {{"sim", "right-password"}};
+  mosquitto_server broker(bopts);
+  boost::asio::io_context io;
+
+  auto o = options_for(broker, "auth-bad");
+  o.username = "sim";
+  o.password = "wrong";
+  mqtt_client bad(io, o);
+  std::vector<std::string> errors;
+  bad.on_error([&](std::string_view line) { errors.emplace_back(line); });
+  bad.start();
+  ASSERT_TRUE(run_until(
+      io, [&] { return bad.counters().refused >= 3; }, 20s))
+      << "refused " << bad.counters().refused << "\n"
+      << broker.log();
+  EXPECT_FALSE(bad.connected());
+  EXPECT_EQ(bad.counters().connects, 0u);
+  EXPECT_GE(bad.counters().connect_failures, 3u);
+  ASSERT_FALSE(errors.empty());
+  // QoS 1 messages wait in the window for a connection that never comes.
+  EXPECT_TRUE(bad.publish("auth/a", "held", 1, false));
+  EXPECT_EQ(bad.in_flight(), 1u);
+
+  o.client_id = "auth-good";
+  o.password = "right-password";
+  mqtt_client good(io, o);
+  good.start();
+  ASSERT_TRUE(run_until(
+      io, [&] { return good.connected(); }, 10s))
+      << broker.log();
+  EXPECT_EQ(good.counters().refused, 0u);
+
+  bool done = false, ok = true;
+  bad.async_shutdown(200ms, [&](bool r) {
+    done = true;
+    ok = r;
+  });
+  ASSERT_TRUE(run_until(
+      io, [&] { return done; }, 10s));
+  EXPECT_FALSE(ok) << "a message was still unacknowledged";
+}
+
+TEST(mqtt_client, tls_connects_with_the_right_ca_and_fails_with_another) {
+  mosquitto_server_options bopts;
+  bopts.tls = true;
+  mosquitto_server broker(bopts);
+  mosquitto_server other(bopts);  // only for its CA, which did not sign broker's certificate
+  mqtt_collector collector(broker.host(), broker.port(), "tls/#");
+  boost::asio::io_context io;
+
+  auto o = options_for(broker, "tls-good");
+  o.port = broker.tls_port();
+  o.tls = factorysim::sim::mqtt_tls{broker.ca_file(), "", "", false};
+  mqtt_client good(io, o);
+  good.start();
+  ASSERT_TRUE(run_until(
+      io, [&] { return good.connected(); }, 10s))
+      << broker.log();
+  constexpr std::size_t n = 200;
+  producer p{good, "tls/a", n, 100, 1};
+  p.attach();
+  p.pump();
+  ASSERT_TRUE(run_until(
+      io, [&] { return good.counters().acknowledged == n; }, 20s));
+  ASSERT_TRUE(collector.wait_for_count(n, 20s)) << "received " << collector.count();
+  EXPECT_EQ(seq_of(collector.messages().back().payload), n - 1);
+
+  o.client_id = "tls-bad";
+  o.tls = factorysim::sim::mqtt_tls{other.ca_file(), "", "", false};
+  mqtt_client bad(io, o);
+  std::vector<std::string> errors;
+  bad.on_error([&](std::string_view line) { errors.emplace_back(line); });
+  bad.start();
+  ASSERT_TRUE(run_until(
+      io, [&] { return bad.counters().connect_failures >= 2; }, 20s));
+  EXPECT_FALSE(bad.connected());
+  EXPECT_EQ(bad.counters().connects, 0u);
+  EXPECT_FALSE(errors.empty());
+}
+
+TEST(mqtt_client, starts_before_the_broker_and_backs_off_exponentially) {
+  mosquitto_server broker;
+  broker.stop();  // the port is known, nothing listens yet
+  boost::asio::io_context io;
+  auto o = options_for(broker, "early");
+  o.reconnect_min = 100ms;
+  o.reconnect_max = 400ms;
+  mqtt_client client(io, o);
+  std::vector<std::string> errors;
+  client.on_error([&](std::string_view line) { errors.emplace_back(line); });
+  client.start();
+  const auto t0 = std::chrono::steady_clock::now();
+  run_until(
+      io, [] { return false; }, 2s);
+  const auto elapsed = std::chrono::steady_clock::now() - t0;
+  EXPECT_FALSE(client.connected());
+  EXPECT_GE(client.counters().connect_failures, 2u);
+  // Delays 100, 200, 400, 400... ms: however slow this machine, no more attempts than that
+  // schedule allows in the time that really passed (plus the immediate first one).
+  const auto allowed = 1 + 3 + static_cast<std::uint64_t>(elapsed / 400ms);
+  EXPECT_LE(client.counters().connect_failures, allowed);
+  EXPECT_EQ(errors.size(), client.counters().connect_failures);
+  EXPECT_TRUE(client.publish("early/a", "queued before the first connect", 1, true));
+  EXPECT_TRUE(client.publish("early/b", "QoS 0 while disconnected: dropped", 0, false));
+  EXPECT_EQ(client.counters().dropped, 1u);
+  EXPECT_EQ(client.in_flight(), 1u);
+  // A wildcard is no topic to publish to: rejected at once, not after the connect.
+  EXPECT_TRUE(client.publish("early/#", "bad topic", 1, false));
+  EXPECT_EQ(client.counters().publish_errors, 1u);
+  EXPECT_EQ(client.counters().published, 2u);
+  EXPECT_EQ(client.in_flight(), 1u);
+
+  broker.start();
+  mqtt_collector collector(broker.host(), broker.port(), "early/#");
+  ASSERT_TRUE(run_until(
+      io, [&] { return client.connected(); }, 10s))
+      << broker.log();
+  EXPECT_EQ(client.counters().connects, 1u);
+  EXPECT_EQ(client.counters().reconnects, 0u);
+  ASSERT_TRUE(run_until(
+      io, [&] { return client.in_flight() == 0; }, 10s));
+  ASSERT_TRUE(collector.wait_for_count(1, 10s));
+  EXPECT_EQ(collector.messages()[0].payload, "queued before the first connect");
+  EXPECT_EQ(collector.messages()[0].topic, "early/a");
+}
+
+TEST(mqtt_client, keepalive_notices_a_hung_broker_and_reconnects) {
+  mosquitto_server broker;
+  boost::asio::io_context io;
+  auto o = options_for(broker, "hung");
+  o.keepalive_s = 5;  // libmosquitto's minimum
+  mqtt_client client(io, o);
+  std::vector<std::string> errors;
+  client.on_error([&](std::string_view line) { errors.emplace_back(line); });
+  client.start();
+  ASSERT_TRUE(run_until(
+      io, [&] { return client.connected(); }, 10s));
+  broker.suspend();
+  // Only PINGREQ without PINGRESP can reveal this: the TCP connection itself stays up.
+  const bool noticed = run_until(
+      io, [&] { return !client.connected(); }, 30s);
+  broker.resume();
+  ASSERT_TRUE(noticed) << "a silent broker was not detected";
+  EXPECT_EQ(client.counters().disconnects, 1u);
+  ASSERT_TRUE(run_until(
+      io, [&] { return client.connected(); }, 20s))
+      << broker.log();
+  EXPECT_EQ(client.counters().reconnects, 1u);
+  EXPECT_FALSE(errors.empty());
+}
+
+}  // namespace
