@@ -1,11 +1,18 @@
 #pragma once
 /// One simulated machine: its config, its physical state, its random stream and its faults.
 
+#include <array>
 #include <cstdint>
 #include <span>
+#include <variant>
 #include <vector>
 
+#include "machines/compressor_model.hpp"
+#include "machines/hvac_model.hpp"
+#include "machines/injection_molding_model.hpp"
+#include "machines/motor_model.hpp"
 #include "machines/params.hpp"
+#include "machines/pump_model.hpp"
 #include "machines/rng.hpp"
 #include "machines/types.hpp"
 
@@ -28,10 +35,33 @@ class machine {
   bool enabled() const noexcept;
 
   const machine_config& config() const noexcept { return config_; }
+  /// Changes the step interval (control API); the next step covers the new interval.
+  void set_interval(std::chrono::milliseconds interval) noexcept { config_.interval = interval; }
   double energy_total_kwh() const noexcept;
 
  private:
-  // implementation detail of machine.cpp
+  /// Reported value of a generic (sensor) fault at its start: stuck sensors hold it, drift
+  /// grows from it.
+  struct sensor_memory {
+    std::uint64_t fault_id = 0;  ///< 0 = free slot
+    double value = 0;
+  };
+  using model_state =
+      std::variant<compressor_state, hvac_state, motor_state, pump_state, injection_molding_state>;
+
+  fault_effects effects_of(const step_input& in, bool& severe) const noexcept;
+  void apply_sensor_faults(const step_input& in, reading& out, bool power_only);
+  double remember(std::uint64_t fault_id, double value) noexcept;
+
+  machine_config config_;
+  model_state state_;
+  rng rng_;
+  std::uint64_t noise_seed_;  ///< hashed fault noise, independent of rng_
+  double load_ = 0;           ///< production load after the start-up/shut-down lag
+  double energy_total_kwh_ = 0;
+  bool enabled_ = true;
+  bool started_ = false;
+  std::array<sensor_memory, 4> memory_{};
 };
 
 }  // namespace factorysim::machines

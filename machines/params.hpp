@@ -3,6 +3,7 @@
 /// parameters a scenario may set. Pure data.
 
 #include <chrono>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -12,13 +13,78 @@
 
 namespace factorysim::machines {
 
+/// Screw compressor with load/unload control on a receiver (see docs/machines.md).
 struct compressor_params {
-  // filled in by the compressor model; every field has a documented default and range
+  double pressure_min_bar = 6.5;          ///< load (cut-in) pressure
+  double pressure_max_bar = 7.5;          ///< unload (cut-out) pressure
+  double loaded_power_fraction = 0.95;    ///< loaded power at the top of the band / rated
+  double unloaded_power_fraction = 0.25;  ///< unloaded (running, not compressing) / rated
+  double free_air_delivery_m3_min = 8.8;  ///< delivered free air when loaded
+  double receiver_volume_m3 = 2.2;        ///< receiver plus pipework
+  double demand_full_fraction = 0.7;      ///< air demand at full production / delivery
+  double demand_idle_fraction = 0.08;     ///< base demand and leaks with no production
+  double stop_after_unloaded_s = 300;     ///< motor stops after this long unloaded; 0 = never
+  double ramp_up_s = 60;                  ///< production start-up time constant
+  double ramp_down_s = 300;               ///< production shut-down time constant
 };
-struct hvac_params {};
-struct motor_params {};
-struct pump_params {};
-struct injection_molding_params {};
+
+/// Chiller or heat pump conditioning a hall against outdoor climate and occupancy.
+struct hvac_params {
+  double cooling_setpoint_c = 23.5;     ///< occupied
+  double heating_setpoint_c = 20.0;     ///< occupied
+  double setback_c = 4.0;               ///< both set points move apart by this unoccupied
+  double cooling_capacity_kw = 450;     ///< thermal, at the rating point
+  double nominal_cop = 3.2;             ///< cooling COP at rating_outdoor_c
+  double rating_outdoor_c = 35;         ///< outdoor temperature of nominal_cop
+  double heating_cop = 3.0;             ///< heat pump COP at 7 C outdoor
+  double building_ua_kw_per_k = 13.5;   ///< envelope heat loss coefficient
+  double internal_gains_kw = 180;       ///< machines and people at full occupancy
+  double building_time_constant_h = 6;  ///< thermal mass / UA
+  double fan_power_fraction = 0.15;     ///< fans at full flow / rated
+  double chilled_water_supply_c = 7;    ///< design chilled water supply
+  double chilled_water_delta_k = 5;     ///< design return - supply at full load
+  double ramp_up_s = 900;               ///< occupancy start-up time constant
+  double ramp_down_s = 1800;            ///< occupancy shut-down time constant
+};
+
+/// Conveyor belt driven by an induction motor on a VFD.
+struct motor_params {
+  double min_speed_percent = 20;         ///< VFD minimum while the line runs
+  double max_speed_percent = 100;        ///< at full throughput
+  double friction_load_fraction = 0.25;  ///< empty belt at full speed / rated
+  double belt_load_fraction = 0.6;       ///< added by a full belt at full speed / rated
+  double units_per_hour = 1200;          ///< at full speed with a full belt
+  double bad_rate = 0.005;               ///< damaged units
+  double standby_power_fraction = 0.01;  ///< VFD and controls while stopped
+  double ramp_up_s = 30;
+  double ramp_down_s = 60;
+};
+
+/// Hydraulic power pack of a press: approach, press, hold, return, then wait.
+struct pump_params {
+  double max_pressure_bar = 210;         ///< pressing pressure
+  double standby_pressure_bar = 20;      ///< between cycles
+  double max_flow_m3h = 18;              ///< fast approach flow
+  double efficiency = 0.85;              ///< pump x motor, hydraulic / electrical
+  double press_cycle_s = 12;             ///< one press stroke
+  double no_load_power_fraction = 0.08;  ///< losses of the running pump / rated
+  double bad_rate = 0.01;
+  double ramp_up_s = 30;
+  double ramp_down_s = 120;
+};
+
+/// Hydraulic injection molding machine with a three-zone barrel.
+struct injection_molding_params {
+  double cycle_s = 24;  ///< clamp + inject + hold + cool + eject
+  int cavities = 4;     ///< parts per shot
+  double barrel_setpoint_c = 230;
+  double barrel_standby_c = 150;        ///< heaters hold this while not producing
+  double heater_power_fraction = 0.25;  ///< all heater bands at full duty / rated
+  double drive_power_fraction = 0.85;   ///< hydraulic drive during injection / rated
+  double scrap_rate = 0.02;             ///< bad parts with a healthy barrel
+  double ramp_up_s = 120;
+  double ramp_down_s = 600;
+};
 
 using model_params = std::variant<compressor_params, hvac_params, motor_params, pump_params,
                                   injection_molding_params>;
@@ -41,6 +107,8 @@ std::span<const param_field> param_fields(machine_type t) noexcept;
 /// Sets one key; returns false if the key is unknown for p's type. Range checks are the
 /// caller's (it has the file position for the message), using param_fields().
 bool set_param(model_params& p, std::string_view key, double value);
+/// Reads one key; nullopt if the key is unknown for p's type.
+std::optional<double> get_param(const model_params& p, std::string_view key);
 
 struct machine_config {
   std::string id;          ///< uuid

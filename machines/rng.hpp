@@ -34,5 +34,8 @@ class rng {
 std::uint64_t hash64(std::string_view s) noexcept;
 /// Seed of the stream named `key` (e.g. a machine id) under a scenario's root seed.
 std::uint64_t derive_seed(std::uint64_t root_seed, std::string_view key) noexcept;
+/// A standard-normal-like value (Irwin-Hall of four uniforms, |x| < 3.47) that is a pure
+/// function of (a, b): noise that does not draw from, and so cannot shift, any stream.
+double hashed_normal(std::uint64_t a, std::uint64_t b) noexcept;
 
 }  // namespace factorysim::machines

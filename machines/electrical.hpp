@@ -1,0 +1,34 @@
+#pragma once
+/// Electrical readings of a three-phase induction machine, shared by every model:
+/// P = sqrt(3) * V * I * PF, power factor falling at light load, supply voltage and frequency
+/// near rated. Published values are rounded as the engine serializes them (power 3 decimals,
+/// voltage 1, current 2, power factor 3, frequency 3); current is computed from the rounded
+/// P, V and PF, so the identity holds to within the rounding of current (0.005 A).
+
+#include "machines/rng.hpp"
+#include "machines/types.hpp"
+
+namespace factorysim::machines {
+
+/// Nameplate values the electrical readings need.
+struct electrical_rating {
+  double power_kw = 1;
+  double voltage_v = 400;
+  double frequency_hz = 50;
+  double power_factor = 0.86;  ///< at full load
+};
+
+/// Power factor at load_fraction = P / rated (induction motor curve): rated at full load,
+/// about half of it at 10% load, never below 0.05 for a machine that draws power.
+double power_factor_at(double rated_power_factor, double load_fraction) noexcept;
+
+/// The interval's electrical reading for average real power power_kw over dt_s. Draws two
+/// normals from r whatever the power, so the stream does not depend on the load.
+/// energy_total_kwh is left to the caller (the meter lives in the machine).
+energy_reading electrical_reading(const electrical_rating& rating, double power_kw, double dt_s,
+                                  rng& r) noexcept;
+
+/// Rounds x to `decimals` places, as the wire shows it.
+double round_to(double x, int decimals) noexcept;
+
+}  // namespace factorysim::machines

@@ -1,0 +1,178 @@
+// Names of the enums as they appear in YAML, on the wire and in SQL enum types, and which
+// signals each fault moves (the ground truth published on T/events).
+#include "machines/types.hpp"
+
+#include <array>
+#include <utility>
+
+namespace factorysim::machines {
+namespace {
+
+constexpr std::array<std::string_view, 5> machine_type_names{"compressor", "hvac", "motor", "pump",
+                                                             "injection_molding"};
+constexpr std::array<std::string_view, 5> operating_mode_names{"idle", "running", "maintenance",
+                                                               "fault", "offline"};
+constexpr std::array<std::string_view, 13> fault_type_names{
+    "spike",      "dip",          "drift",     "stuck_sensor", "dropout",        "noise_burst",
+    "air_leak",   "bearing_wear", "belt_slip", "cavitation",   "heater_failure", "refrigerant_leak",
+    "fouled_coil"};
+
+template <typename E, std::size_t N>
+std::optional<E> parse_name(const std::array<std::string_view, N>& names,
+                            std::string_view s) noexcept {
+  for (std::size_t i = 0; i < N; ++i) {
+    if (names[i] == s) return static_cast<E>(i);
+  }
+  return std::nullopt;
+}
+
+template <std::size_t N>
+std::string_view name_at(const std::array<std::string_view, N>& names, std::size_t i) noexcept {
+  return i < N ? names[i] : std::string_view{"unknown"};
+}
+
+// Every key a machine type publishes, in stream order (energy, production, environmental).
+constexpr std::string_view energy_keys[] = {"power_kw",  "energy_kwh",   "voltage_v",
+                                            "current_a", "power_factor", "frequency_hz"};
+constexpr std::string_view production_keys[] = {"production_count",     "production_count_good",
+                                                "production_count_bad", "throughput_units_per_hour",
+                                                "operating_mode",       "speed_percent"};
+constexpr std::string_view compressor_env[] = {"outdoor_temp_c", "machine_temp_c",
+                                               "pressure_bar",   "pressure_setpoint_bar",
+                                               "flow_rate_m3h",  "vibration_mm_s"};
+constexpr std::string_view hvac_env[] = {"outdoor_temp_c",
+                                         "indoor_temp_c",
+                                         "machine_temp_c",
+                                         "outdoor_humidity_percent",
+                                         "indoor_humidity_percent",
+                                         "supply_air_temp_c",
+                                         "return_air_temp_c",
+                                         "chilled_water_supply_temp_c",
+                                         "chilled_water_return_temp_c",
+                                         "cop",
+                                         "vibration_mm_s"};
+constexpr std::string_view motor_env[] = {"indoor_temp_c", "machine_temp_c", "vibration_mm_s"};
+constexpr std::string_view pump_env[] = {"machine_temp_c", "pressure_bar", "pressure_setpoint_bar",
+                                         "flow_rate_m3h", "vibration_mm_s"};
+constexpr std::string_view molding_env[] = {"indoor_temp_c", "machine_temp_c", "pressure_bar",
+                                            "vibration_mm_s"};
+
+std::span<const std::string_view> environmental_keys(machine_type m) noexcept {
+  switch (m) {
+    case machine_type::compressor:
+      return compressor_env;
+    case machine_type::hvac:
+      return hvac_env;
+    case machine_type::motor:
+      return motor_env;
+    case machine_type::pump:
+      return pump_env;
+    case machine_type::injection_molding:
+      return molding_env;
+  }
+  return {};
+}
+
+}  // namespace
+
+std::string_view to_string(machine_type t) noexcept {
+  return name_at(machine_type_names, static_cast<std::size_t>(t));
+}
+std::string_view to_string(operating_mode m) noexcept {
+  return name_at(operating_mode_names, static_cast<std::size_t>(m));
+}
+std::string_view to_string(fault_type t) noexcept {
+  return name_at(fault_type_names, static_cast<std::size_t>(t));
+}
+std::optional<machine_type> parse_machine_type(std::string_view s) noexcept {
+  return parse_name<machine_type>(machine_type_names, s);
+}
+std::optional<operating_mode> parse_operating_mode(std::string_view s) noexcept {
+  return parse_name<operating_mode>(operating_mode_names, s);
+}
+std::optional<fault_type> parse_fault_type(std::string_view s) noexcept {
+  return parse_name<fault_type>(fault_type_names, s);
+}
+
+bool fault_applies(fault_type f, machine_type m) noexcept {
+  switch (f) {
+    case fault_type::spike:
+    case fault_type::dip:
+    case fault_type::drift:
+    case fault_type::stuck_sensor:
+    case fault_type::dropout:
+    case fault_type::noise_burst:
+      return true;
+    case fault_type::air_leak:
+      return m == machine_type::compressor;
+    case fault_type::bearing_wear:
+      return m != machine_type::injection_molding;
+    case fault_type::belt_slip:
+      return m == machine_type::motor;
+    case fault_type::cavitation:
+      return m == machine_type::pump;
+    case fault_type::heater_failure:
+      return m == machine_type::injection_molding;
+    case fault_type::refrigerant_leak:
+    case fault_type::fouled_coil:
+      return m == machine_type::hvac;
+  }
+  return false;
+}
+
+std::vector<std::string> affected_signals(fault_type f, machine_type m, std::string_view signal) {
+  using list = std::initializer_list<std::string_view>;
+  auto make = [](list keys) {
+    std::vector<std::string> out;
+    out.reserve(keys.size());
+    for (auto k : keys) out.emplace_back(k);
+    return out;
+  };
+  switch (f) {
+    case fault_type::dropout:
+      if (signal.empty()) {
+        // No target: every stream of the machine goes silent.
+        std::vector<std::string> out;
+        for (auto k : energy_keys) out.emplace_back(k);
+        for (auto k : production_keys) out.emplace_back(k);
+        for (auto k : environmental_keys(m)) out.emplace_back(k);
+        return out;
+      }
+      return {std::string(signal)};
+    case fault_type::spike:
+    case fault_type::dip:
+    case fault_type::drift:
+    case fault_type::stuck_sensor:
+    case fault_type::noise_burst:
+      if (signal.empty() || signal == "power_kw") {
+        // The power reading feeds the derived current and the interval energy.
+        return make({"power_kw", "energy_kwh", "current_a"});
+      }
+      return {std::string(signal)};
+    case fault_type::air_leak:
+      return make({"power_kw", "energy_kwh", "current_a", "power_factor", "pressure_bar",
+                   "flow_rate_m3h", "machine_temp_c", "production_count", "production_count_good",
+                   "throughput_units_per_hour"});
+    case fault_type::bearing_wear:
+      return make({"vibration_mm_s", "machine_temp_c", "power_kw", "energy_kwh", "current_a"});
+    case fault_type::belt_slip:
+      return make({"throughput_units_per_hour", "production_count", "production_count_good",
+                   "vibration_mm_s"});
+    case fault_type::cavitation:
+      return make({"flow_rate_m3h", "pressure_bar", "vibration_mm_s", "power_kw", "energy_kwh",
+                   "current_a"});
+    case fault_type::heater_failure:
+      return make({"machine_temp_c", "power_kw", "energy_kwh", "current_a", "production_count_good",
+                   "production_count_bad"});
+    case fault_type::refrigerant_leak:
+      return make({"cop", "supply_air_temp_c", "chilled_water_supply_temp_c",
+                   "chilled_water_return_temp_c", "indoor_temp_c", "power_kw", "energy_kwh",
+                   "current_a"});
+    case fault_type::fouled_coil:
+      return make({"cop", "machine_temp_c", "power_kw", "energy_kwh", "current_a"});
+  }
+  (void)m;
+  return {};
+}
+
+}  // namespace factorysim::machines
