@@ -1,0 +1,216 @@
+// `factorysim db init|migrate|maintain`: the schema of sql/ and its upkeep (docs/schema.md).
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <iostream>
+#include <memory>
+#include <optional>
+#include <pqxx/pqxx>
+#include <string>
+#include <thread>
+
+#include "cli/commands.hpp"
+#include "ingest/db_init.hpp"
+#include "scenarios/scenario.hpp"
+
+namespace factorysim::cli {
+
+namespace {
+
+struct db_args {
+  std::string conninfo;
+  std::string scenario;
+  std::optional<std::string> sql_dir;
+  std::string schema;
+  std::string backend;
+  bool force = false;
+  bool no_timeseries_fk = false;
+  int ahead_days = 7;
+  int refresh_hours = 3;
+  int retention_days = 90;
+  bool no_retention = false;
+  double every_s = 0;
+};
+
+std::atomic<bool> stop_requested{false};
+
+void on_stop_signal(int) {
+  stop_requested = true;
+}
+
+std::string join(const std::vector<std::string>& v) {
+  std::string s;
+  for (const auto& x : v) s += (s.empty() ? "" : ", ") + x;
+  return s.empty() ? "-" : s;
+}
+
+/// Runs `body`, turning exceptions into the house exit codes and one readable line.
+template <typename Body>
+int guarded(const char* command, Body&& body) {
+  try {
+    return body();
+  } catch (const scenarios::scenario_error& e) {
+    for (const auto& p : e.problems()) std::cerr << p.to_string() << '\n';
+    return 2;
+  } catch (const std::invalid_argument& e) {
+    std::cerr << "factorysim " << command << ": " << e.what() << '\n';
+    return 2;
+  } catch (const std::system_error& e) {
+    // load_scenario: cannot read the file.
+    std::cerr << "factorysim " << command << ": " << e.what() << '\n';
+    return 2;
+  } catch (const pqxx::broken_connection& e) {
+    std::cerr << "factorysim " << command << ": cannot reach the database: " << e.what() << '\n';
+    return 1;
+  } catch (const pqxx::sql_error& e) {
+    std::cerr << "factorysim " << command << ": SQL error " << e.sqlstate() << ": " << e.what()
+              << '\n';
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "factorysim " << command << ": " << e.what() << '\n';
+    return 1;
+  }
+}
+
+ingest::migrate_options migrate_options_of(const db_args& a) {
+  ingest::migrate_options m;
+  m.schema = a.schema;
+  m.force = a.force;
+  m.backend = a.backend;
+  m.timeseries_fk = !a.no_timeseries_fk;
+  return m;
+}
+
+void print_migrations(const ingest::migrate_report& r) {
+  std::cerr << "db: backend " << r.backend << "; applied " << r.applied.size() << " migration(s) ("
+            << join(r.applied) << "), " << r.skipped.size() << " already current\n";
+}
+
+int run_init(const db_args& a) {
+  return guarded("db init", [&] {
+    ingest::db_init_options o;
+    o.conninfo = a.conninfo;
+    o.scenario_file = a.scenario;
+    if (a.sql_dir) o.sql_dir = *a.sql_dir;
+    o.migrate = migrate_options_of(a);
+    o.partitions_ahead = std::chrono::days{a.ahead_days};
+    const auto r = ingest::db_init(o);
+    print_migrations(r.migrations);
+    std::cerr << "db: " << r.partitions_created << " partition(s) created; upserted "
+              << r.seed.factories << " factory(ies), " << r.seed.machines << " machine(s), "
+              << r.seed.tariffs << " tariff(s) (" << r.seed.tariffs_deactivated << " deactivated), "
+              << r.seed.carbon_factors << " carbon factor(s) (unchanged rows are not counted)\n";
+    return 0;
+  });
+}
+
+int run_migrate(const db_args& a) {
+  return guarded("db migrate", [&] {
+    const auto files = ingest::load_migrations(ingest::find_sql_dir(a.sql_dir));
+    pqxx::connection c{a.conninfo};
+    print_migrations(ingest::apply_migrations(c, files, migrate_options_of(a)));
+    return 0;
+  });
+}
+
+int run_maintain(const db_args& a) {
+  return guarded("db maintain", [&] {
+    pqxx::connection c{a.conninfo};
+    ingest::use_schema(c, a.schema);
+    ingest::maintain_options o;
+    o.partitions_ahead = std::chrono::days{a.ahead_days};
+    o.refresh_window = std::chrono::hours{a.refresh_hours};
+    o.retention = !a.no_retention;
+    o.retention_days = a.retention_days;
+    std::signal(SIGINT, on_stop_signal);
+    std::signal(SIGTERM, on_stop_signal);
+    for (;;) {
+      const auto r = ingest::maintain(c, o, std::chrono::system_clock::now());
+      std::cerr << "db maintain: " << r.partitions_created << " partition(s) created, "
+                << r.rollup_buckets << " rollup bucket(s) written, " << r.dropped
+                << " old partition(s)/chunk(s) dropped\n";
+      if (a.every_s <= 0) return 0;
+      // Sleep in small steps so that SIGTERM ends the loop promptly.
+      const auto until = std::chrono::steady_clock::now() +
+                         std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                             std::chrono::duration<double>(a.every_s));
+      while (!stop_requested && std::chrono::steady_clock::now() < until) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      }
+      if (stop_requested) return 0;
+    }
+  });
+}
+
+}  // namespace
+
+void add_db_command(CLI::App& app, int& exit_code) {
+  CLI::App* db = app.add_subcommand(
+      "db", "Database schema: migrations, plant upsert, upkeep (docs/schema.md)");
+  db->require_subcommand(1);
+  auto args = std::make_shared<db_args>();
+
+  auto common = [&](CLI::App* cmd) {
+    cmd->add_option("--db", args->conninfo,
+                    "libpq connection string, e.g. 'host=127.0.0.1 port=5432 user=postgres "
+                    "dbname=factorysim'")
+        ->required();
+    cmd->add_option("--schema", args->schema,
+                    "create/use this schema (search_path = SCHEMA, public); default: current");
+  };
+
+  CLI::App* init = db->add_subcommand(
+      "init",
+      "Apply the migrations, create partitions around the scenario's time range, upsert its plant");
+  common(init);
+  init->add_option("--scenario", args->scenario,
+                   "scenario YAML whose factories, machines, tariffs and carbon factors to upsert")
+      ->required();
+  init->add_option("--sql-dir", args->sql_dir,
+                   "folder of NNN_*.sql migrations (default: installed or source tree)");
+  init->add_flag("--force", args->force,
+                 "re-run every migration even if recorded with the same checksum");
+  init->add_option("--backend", args->backend, "first run only: force timescaledb or postgresql")
+      ->check(CLI::IsMember({"timescaledb", "postgresql"}));
+  init->add_flag(
+      "--no-timeseries-fk", args->no_timeseries_fk,
+      "first run only: time-series tables without foreign keys to machines (faster COPY)");
+  init->add_option("--partitions-ahead", args->ahead_days,
+                   "days of partitions to create ahead of now (plain PostgreSQL)")
+      ->check(CLI::Range(0, 366));
+  init->callback([args, &exit_code] { exit_code = run_init(*args); });
+
+  CLI::App* migrate = db->add_subcommand("migrate", "Apply the migrations only");
+  common(migrate);
+  migrate->add_option("--sql-dir", args->sql_dir, "folder of NNN_*.sql migrations");
+  migrate->add_flag("--force", args->force, "re-run every migration");
+  migrate->add_option("--backend", args->backend, "first run only: force timescaledb or postgresql")
+      ->check(CLI::IsMember({"timescaledb", "postgresql"}));
+  migrate->add_flag("--no-timeseries-fk", args->no_timeseries_fk,
+                    "first run only: time-series tables without foreign keys to machines");
+  migrate->callback([args, &exit_code] { exit_code = run_migrate(*args); });
+
+  CLI::App* maintain = db->add_subcommand("maintain",
+                                          "Create partitions ahead, refresh rollups of the recent "
+                                          "window, apply retention (once, or --every S)");
+  common(maintain);
+  maintain
+      ->add_option("--refresh-hours", args->refresh_hours,
+                   "rollups are recomputed over [now - H, now)")
+      ->check(CLI::Range(1, 24 * 366));
+  maintain
+      ->add_option("--partitions-ahead", args->ahead_days,
+                   "days of partitions to keep ahead of now")
+      ->check(CLI::Range(0, 366));
+  maintain
+      ->add_option("--retention-days", args->retention_days, "raw data older than this is dropped")
+      ->check(CLI::Range(1, 100000));
+  maintain->add_flag("--no-retention", args->no_retention, "do not drop old raw data");
+  maintain
+      ->add_option("--every", args->every_s,
+                   "repeat every S seconds until SIGINT/SIGTERM (0 = once)")
+      ->check(CLI::Range(0.0, 86400.0));
+  maintain->callback([args, &exit_code] { exit_code = run_maintain(*args); });
+}
+
+}  // namespace factorysim::cli

@@ -1,0 +1,143 @@
+#pragma once
+/// `factorysim db init` and friends: applies the ordered migrations of sql/ (NNN_name.sql),
+/// records them in schema_migrations, creates partitions around a scenario's time range on
+/// plain PostgreSQL and upserts the scenario's plant (factories, machines, tariffs, carbon
+/// factors), so that its data can be ingested with its foreign keys intact. See
+/// docs/schema.md and sql/README.md.
+///
+/// Errors: std::invalid_argument for bad input (no sql dir, malformed file names; exit 2),
+/// pqxx exceptions and std::runtime_error for database trouble (exit 1).
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "scenarios/scenario.hpp"
+
+namespace pqxx {
+class connection_base;
+}
+
+namespace factorysim::ingest {
+
+/// One migration file: version "030", name "030_timeseries.sql", its text and md5.
+struct migration_file {
+  std::string version;
+  std::string name;
+  std::filesystem::path path;
+  std::string text;
+};
+
+/// The NNN_*.sql files of `sql_dir` in version order; throws std::invalid_argument when the
+/// folder is missing, empty, or two files share a version.
+std::vector<migration_file> load_migrations(const std::filesystem::path& sql_dir);
+
+/// The sql/ folder to use: `override_dir` if given, else $FACTORYSIM_SQL_DIR, else
+/// <exe>/../share/factorysim/sql (an installed tree), else the source tree's sql/ (compile
+/// definition FACTORYSIM_SQL_DIR). Throws std::invalid_argument if none exists.
+std::filesystem::path find_sql_dir(
+    const std::optional<std::filesystem::path>& override_dir = std::nullopt);
+
+/// How to migrate.
+struct migrate_options {
+  /// Schema to create the objects in (created if missing; search_path = schema, public).
+  /// Empty = the connection's current schema (normally public).
+  std::string schema;
+  /// Apply every file even when schema_migrations has it with the same checksum (the files
+  /// are idempotent, so this is safe; it is how tests prove it).
+  bool force = false;
+  /// "timescaledb" or "postgresql" forces the backend on the first run (SET
+  /// factorysim.backend); empty = TimescaleDB when the extension is available.
+  std::string backend;
+  /// First run only: false creates the time-series tables without foreign keys to machines
+  /// (faster COPY; the ingestor's own machine check is then the only guard).
+  bool timeseries_fk = true;
+};
+
+/// What apply_migrations did.
+struct migrate_report {
+  std::vector<std::string> applied;  ///< file names run in this call
+  std::vector<std::string> skipped;  ///< already recorded with the same checksum
+  std::string backend;               ///< "timescaledb" or "postgresql"
+};
+
+/// Applies the migrations in order under a session advisory lock (concurrent callers wait),
+/// each file in its own transaction together with its schema_migrations row. A file whose
+/// checksum changed since it was recorded is applied again (the files are idempotent).
+migrate_report apply_migrations(pqxx::connection_base& c, const std::vector<migration_file>& files,
+                                const migrate_options& options = {});
+
+/// Sets search_path to `schema`, public (creating the schema); no-op for an empty name.
+void use_schema(pqxx::connection_base& c, const std::string& schema);
+
+/// What upsert_scenario wrote (rows inserted or changed; unchanged rows are not counted).
+struct seed_report {
+  int factories = 0;
+  int machines = 0;
+  int tariffs = 0;
+  int tariffs_deactivated = 0;
+  int carbon_factors = 0;
+};
+
+/// Upserts the scenario's factories, machines (replicas expanded), tariffs (per factory, by
+/// name; the factory's other tariffs are deactivated) and carbon factors, in one transaction.
+/// Rewriting identical values changes nothing (no updated_at bump, no audit_log row).
+seed_report upsert_scenario(pqxx::connection_base& c, const scenarios::scenario& s);
+
+/// The time range whose partitions db init creates for a scenario: backfill/accelerated
+/// [from - 1 day, to + 1 day) (to = from + 1 day when open), realtime [now - 1 day,
+/// now + ahead), always extended to now + ahead so live data has partitions too.
+std::pair<std::chrono::sys_seconds, std::chrono::sys_seconds> partition_range(
+    const scenarios::scenario& s, std::chrono::system_clock::time_point now,
+    std::chrono::days ahead);
+
+/// SELECT ensure_partitions(from, to): the number of daily partitions created (0 on
+/// TimescaleDB, where chunks appear by themselves).
+int ensure_partitions(pqxx::connection_base& c, std::chrono::sys_seconds from,
+                      std::chrono::sys_seconds to);
+
+/// Options of db_init.
+struct db_init_options {
+  std::string conninfo;
+  std::string scenario_file;
+  std::optional<std::filesystem::path> sql_dir;
+  migrate_options migrate;
+  std::chrono::days partitions_ahead{7};
+};
+
+/// What db_init did, for the command's summary line.
+struct db_init_report {
+  migrate_report migrations;
+  seed_report seed;
+  int partitions_created = 0;
+};
+
+/// The whole `db init`: load the scenario (throws scenarios::scenario_error), find and load
+/// the migrations, connect, migrate, create partitions, upsert the plant.
+db_init_report db_init(const db_init_options& options);
+
+/// Options of one maintenance pass (`factorysim db maintain`).
+struct maintain_options {
+  std::chrono::hours refresh_window{3};  ///< rollups recomputed over [now - window, now)
+  std::chrono::days partitions_ahead{7};
+  bool retention = true;  ///< drop raw data older than retention_days
+  int retention_days = 90;
+};
+
+/// What one maintenance pass did.
+struct maintain_report {
+  int partitions_created = 0;
+  std::int64_t rollup_buckets = 0;  ///< plain PostgreSQL only (TimescaleDB does not say)
+  int dropped = 0;                  ///< partitions or chunks
+};
+
+/// One maintenance pass for either backend: partitions ahead, rollups refreshed over the
+/// window (refresh_rollups on PostgreSQL; CALL refresh_continuous_aggregate level by level on
+/// TimescaleDB, which must run outside a transaction), retention.
+maintain_report maintain(pqxx::connection_base& c, const maintain_options& options,
+                         std::chrono::system_clock::time_point now);
+
+}  // namespace factorysim::ingest

@@ -1,0 +1,277 @@
+// The TimescaleDB backend against a real TimescaleDB (FACTORYSIM_TEST_TIMESCALE, a
+// connection string; .ci/run starts ../shared/tsdb and sets it): migrations, KPIs, the
+// hierarchical continuous aggregates (refresh_continuous_aggregate and run_job), compression
+// and retention. That server takes ONE session at a time: each test holds exactly one
+// connection and works in a schema of its own, dropped at the end.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <memory>
+#include <pqxx/pqxx>
+
+#include "ingest/db_init.hpp"
+
+using namespace factorysim;
+
+namespace {
+
+std::filesystem::path source_sql_dir() {
+  return std::filesystem::path(FACTORYSIM_SOURCE_DIR) / "sql";
+}
+
+class timescale : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const char* conninfo = std::getenv("FACTORYSIM_TEST_TIMESCALE");
+    if (conninfo == nullptr || *conninfo == '\0') {
+      GTEST_SKIP()
+          << "FACTORYSIM_TEST_TIMESCALE is not set (.ci/run sets it when ../shared/tsdb exists)";
+    }
+    c_ = std::make_unique<pqxx::connection>(conninfo);
+    schema_ = "fs_ts_" + std::to_string(::getpid());
+    {
+      pqxx::nontransaction n{*c_};
+      n.exec("DROP SCHEMA IF EXISTS " + schema_ + " CASCADE");
+    }
+    options_.schema = schema_;
+    files_ = ingest::load_migrations(source_sql_dir());
+    report_ = ingest::apply_migrations(*c_, files_, options_);
+  }
+  void TearDown() override {
+    if (!c_) return;
+    try {
+      pqxx::nontransaction n{*c_};
+      n.exec("DROP SCHEMA IF EXISTS " + schema_ + " CASCADE");
+    } catch (const pqxx::failure& e) {
+      ADD_FAILURE() << "cannot drop schema " << schema_ << ": " << e.what();
+    }
+  }
+
+  void exec(const std::string& sql) {
+    pqxx::work w{*c_};
+    w.exec(sql);
+    w.commit();
+  }
+  void exec_autocommit(const std::string& sql) {
+    pqxx::nontransaction n{*c_};
+    n.exec(sql);
+  }
+  std::string value(const std::string& sql) {
+    pqxx::nontransaction n{*c_};
+    const auto r = n.exec(sql);
+    if (r.size() != 1 || r[0][0].is_null())
+      throw std::runtime_error("expected one non-NULL value from: " + sql);
+    return r[0][0].c_str();
+  }
+  double number(const std::string& sql) { return std::stod(value(sql)); }
+  long long count(const std::string& sql) { return std::stoll(value(sql)); }
+
+  void seed_plant() {
+    exec(R"(
+      INSERT INTO factories (id, name, timezone, carbon_region) VALUES
+        ('11111111-1111-1111-1111-111111111111', 'Demo', 'America/Los_Angeles', 'US-California');
+      INSERT INTO machines (id, factory_id, name, type, rated_power_kw) VALUES
+        ('c0000000-0000-0000-0000-000000000001', '11111111-1111-1111-1111-111111111111', 'TOU', 'compressor', 55),
+        ('c0000000-0000-0000-0000-000000000002', '11111111-1111-1111-1111-111111111111', 'PEAK', 'pump', 100);
+      INSERT INTO energy_tariffs (factory_id, name, rate_per_kwh, is_time_of_use, start_hour, end_hour, applicable_days) VALUES
+        ('11111111-1111-1111-1111-111111111111', 'peak', 0.25, true, 9, 21, '{1,2,3,4,5}'),
+        ('11111111-1111-1111-1111-111111111111', 'off-peak', 0.10, false, 0, 24, '{}');
+      INSERT INTO carbon_factors (region, emission_factor_kg_co2_per_kwh) VALUES ('US-California', 0.22), ('default', 0.45);)");
+  }
+
+  std::unique_ptr<pqxx::connection> c_;
+  std::string schema_;
+  ingest::migrate_options options_;
+  std::vector<ingest::migration_file> files_;
+  ingest::migrate_report report_;
+};
+
+}  // namespace
+
+TEST_F(timescale, migrations_create_hypertables_aggregates_and_policies_and_rerun_cleanly) {
+  EXPECT_EQ(report_.backend, "timescaledb");
+  EXPECT_EQ(report_.applied.size(), files_.size());
+  EXPECT_EQ(
+      count("SELECT count(*) FROM timescaledb_information.hypertables WHERE hypertable_schema = '" +
+            schema_ + "' AND compression_enabled"),
+      3);
+  EXPECT_EQ(value("SELECT d.time_interval::text FROM timescaledb_information.dimensions d WHERE "
+                  "hypertable_schema = '" +
+                  schema_ + "' AND hypertable_name = 'energy_readings'"),
+            "1 day");
+  EXPECT_EQ(count("SELECT count(*) FROM timescaledb_information.continuous_aggregates WHERE "
+                  "view_schema = '" +
+                  schema_ + "'"),
+            11);
+  EXPECT_EQ(count("SELECT count(*) FROM timescaledb_information.jobs WHERE hypertable_schema = '" +
+                  schema_ + "' AND proc_name = 'policy_refresh_continuous_aggregate'"),
+            11);
+  // Compression and retention policies on the three raw tables (the job names vary by version).
+  EXPECT_EQ(count("SELECT count(*) FROM timescaledb_information.jobs WHERE hypertable_schema = '" +
+                  schema_ + "' AND proc_name IN ('policy_compression', 'policy_columnstore')"),
+            3);
+  EXPECT_EQ(count("SELECT count(*) FROM timescaledb_information.jobs WHERE hypertable_schema = '" +
+                  schema_ + "' AND proc_name = 'policy_retention'"),
+            3);
+  const auto again = ingest::apply_migrations(*c_, files_, options_);
+  EXPECT_EQ(again.skipped.size(), files_.size());
+  auto force = options_;
+  force.force = true;
+  const auto forced = ingest::apply_migrations(*c_, files_, force);
+  EXPECT_EQ(forced.applied.size(), files_.size());
+  EXPECT_EQ(count("SELECT count(*) FROM timescaledb_information.jobs WHERE hypertable_schema = '" +
+                  schema_ + "'"),
+            17);
+  // refresh_rollups is the plain-PostgreSQL refresh and says what to use instead.
+  EXPECT_THROW(exec("SELECT * FROM refresh_rollups(now() - interval '1 hour', now())"),
+               pqxx::sql_error);
+}
+
+TEST_F(timescale, kpis_match_hand_computed_values) {
+  seed_plant();
+  exec(R"(
+    INSERT INTO energy_readings (time, machine_id, power_kw, energy_kwh) VALUES
+      ('2024-07-10 08:59:59.999-07', 'c0000000-0000-0000-0000-000000000001', 1, 1.0),
+      ('2024-07-10 09:00:00-07',     'c0000000-0000-0000-0000-000000000001', 1, 2.0),
+      ('2024-07-10 20:59:59.999-07', 'c0000000-0000-0000-0000-000000000001', 1, 3.0),
+      ('2024-07-10 21:00:00-07',     'c0000000-0000-0000-0000-000000000001', 1, 4.0),
+      ('2024-07-13 10:00:00-07',     'c0000000-0000-0000-0000-000000000001', 1, 5.0),
+      ('2024-03-08 16:30:00Z',       'c0000000-0000-0000-0000-000000000001', 1, 1.0),
+      ('2024-03-11 16:30:00Z',       'c0000000-0000-0000-0000-000000000001', 1, 1.0);
+    INSERT INTO energy_readings (time, machine_id, power_kw, energy_kwh)
+    SELECT timestamptz '2024-07-10 10:00-07' + (n - 1) * interval '5 minutes', 'c0000000-0000-0000-0000-000000000002', p, p * 5 / 60.0
+      FROM unnest(ARRAY[90, 0, 0, 50, 50, 50]::float8[]) WITH ORDINALITY AS t(p, n);
+    INSERT INTO production_data (time, machine_id, production_count, production_count_good)
+    SELECT timestamptz '2024-07-10 10:00-07' + g * interval '5 minutes', 'c0000000-0000-0000-0000-000000000002', 10, 9
+      FROM generate_series(0, 5) g;)");
+  // Same arithmetic as tests/sql/kpi_test.cpp.
+  EXPECT_NEAR(
+      number("SELECT total_cost FROM calculate_energy_cost('c0000000-0000-0000-0000-000000000001', "
+             "'2024-07-10 00:00-07', '2024-07-14 00:00-07')"),
+      2.25, 1e-9);
+  EXPECT_NEAR(
+      number("SELECT total_cost FROM calculate_energy_cost('c0000000-0000-0000-0000-000000000001', "
+             "'2024-07-10 08:00-07', '2024-07-10 21:00-07')"),
+      1.35, 1e-9);
+  EXPECT_NEAR(
+      number("SELECT total_cost FROM calculate_energy_cost('c0000000-0000-0000-0000-000000000001', "
+             "'2024-03-08 00:00Z', '2024-03-12 00:00Z')"),
+      0.35, 1e-9);
+  EXPECT_NEAR(number("SELECT peak_demand_kw FROM "
+                     "calculate_peak_demand('c0000000-0000-0000-0000-000000000002', "
+                     "'2024-07-10 10:00-07', '2024-07-10 10:30-07')"),
+              50.0, 1e-9);
+  EXPECT_NEAR(
+      number(
+          "SELECT load_factor FROM calculate_load_factor('c0000000-0000-0000-0000-000000000002', "
+          "'2024-07-10 10:00-07', '2024-07-10 10:30-07')"),
+      0.8, 1e-9);
+  EXPECT_NEAR(
+      number("SELECT sec_kwh_per_unit FROM calculate_sec('c0000000-0000-0000-0000-000000000002', "
+             "'2024-07-10 10:00-07', '2024-07-10 10:30-07')"),
+      20.0 / 60, 1e-12);
+  EXPECT_NEAR(number("SELECT total_co2_kg FROM "
+                     "calculate_carbon_intensity('c0000000-0000-0000-0000-000000000002', "
+                     "'2024-07-10 10:00-07', '2024-07-10 10:30-07')"),
+              4.4, 1e-9);
+  EXPECT_NEAR(
+      number("SELECT total_cost FROM calculate_all_kpis('c0000000-0000-0000-0000-000000000002', "
+             "'2024-07-10 10:00-07', '2024-07-10 10:30-07')"),
+      5.0, 1e-9);
+  // Compressed chunks answer the same (compression after 7 days, here forced).
+  exec_autocommit(
+      "SELECT compress_chunk(c) FROM show_chunks('energy_readings', older_than => now() - interval "
+      "'7 days') c");
+  EXPECT_GT(
+      count("SELECT count(*) FROM timescaledb_information.chunks WHERE hypertable_schema = '" +
+            schema_ + "' AND hypertable_name = 'energy_readings' AND is_compressed"),
+      0);
+  EXPECT_NEAR(
+      number("SELECT total_cost FROM calculate_energy_cost('c0000000-0000-0000-0000-000000000001', "
+             "'2024-07-10 00:00-07', '2024-07-14 00:00-07')"),
+      2.25, 1e-9);
+  EXPECT_NEAR(number("SELECT peak_demand_kw FROM "
+                     "calculate_peak_demand('c0000000-0000-0000-0000-000000000002', "
+                     "'2024-07-10 10:00-07', '2024-07-10 10:30-07')"),
+              50.0, 1e-9);
+}
+
+TEST_F(timescale, continuous_aggregates_stack_and_equal_a_direct_group_by) {
+  seed_plant();
+  exec(R"(
+    INSERT INTO energy_readings (time, machine_id, power_kw, energy_kwh, voltage_v)
+    SELECT timestamptz '2024-07-09 22:00Z' + g * interval '37 seconds', m, 10 + g % 13 + k, (10 + g % 13 + k) * 37 / 3600.0, 400
+      FROM generate_series(0, 28 * 3600 / 37) g,
+           (VALUES ('c0000000-0000-0000-0000-000000000001'::uuid, 0), ('c0000000-0000-0000-0000-000000000002'::uuid, 50)) mm(m, k);
+    INSERT INTO production_data (time, machine_id, production_count, production_count_good, operating_mode)
+    SELECT timestamptz '2024-07-09 22:00Z' + g * interval '60 seconds', 'c0000000-0000-0000-0000-000000000001', g % 4, g % 4,
+           CASE WHEN g % 5 = 0 THEN 'idle' ELSE 'running' END::operating_mode
+      FROM generate_series(0, 28 * 60) g;)");
+  for (const char* level : {"1min", "15min", "1hour", "1day"}) {
+    for (const char* family : {"energy_readings", "production_data"}) {
+      exec_autocommit(std::string("CALL refresh_continuous_aggregate('") + schema_ + "." + family +
+                      "_" + level + "', '2024-07-09', '2024-07-12')");
+    }
+  }
+  exec_autocommit("CALL refresh_continuous_aggregate('" + schema_ +
+                  ".environmental_data_1min', '2024-07-09', '2024-07-12')");
+  const std::vector<std::pair<std::string, std::string>> levels = {
+      {"1min", "1 minute"}, {"15min", "15 minutes"}, {"1hour", "1 hour"}, {"1day", "1 day"}};
+  for (const auto& [suffix, width] : levels) {
+    EXPECT_GT(count("SELECT count(*) FROM energy_readings_" + suffix), 0) << suffix;
+    EXPECT_EQ(count("WITH d AS (SELECT time_bucket('" + width +
+                    "', time) b, machine_id, count(power_kw) sc, avg(power_kw) ap, "
+                    "max(power_kw) mx, sum(energy_kwh) te FROM energy_readings GROUP BY 1, 2) "
+                    "SELECT count(*) FROM d FULL JOIN energy_readings_" +
+                    suffix +
+                    " r ON r.bucket = d.b AND "
+                    "r.machine_id = d.machine_id WHERE r.bucket IS NULL OR d.b IS NULL OR "
+                    "r.sample_count <> d.sc OR "
+                    "abs(r.avg_power_kw - d.ap) > 1e-9 * (1 + d.ap) OR r.max_power_kw <> d.mx OR "
+                    "abs(r.total_energy_kwh - d.te) > 1e-9 * (1 + d.te)"),
+              0)
+        << "energy_readings_" << suffix;
+    EXPECT_EQ(
+        count("WITH d AS (SELECT time_bucket('" + width +
+              "', time) b, machine_id, count(*) sc, "
+              "sum(production_count) pc, count(*) FILTER (WHERE operating_mode = 'running') rs "
+              "FROM production_data GROUP BY 1, 2) SELECT count(*) FROM d FULL JOIN "
+              "production_data_" +
+              suffix +
+              " r ON r.bucket = d.b AND r.machine_id = d.machine_id WHERE r.bucket IS NULL OR d.b "
+              "IS NULL OR "
+              "r.sample_count <> d.sc OR r.total_production_count <> d.pc OR r.running_samples <> "
+              "d.rs"),
+        0)
+        << "production_data_" << suffix;
+  }
+}
+
+TEST_F(timescale, policies_run_by_run_job_and_maintain_keep_rollups_fresh) {
+  seed_plant();
+  // Recent data, inside the 1-minute policy's window (3 hours back to 1 minute ago).
+  exec(
+      "INSERT INTO energy_readings (time, machine_id, power_kw, energy_kwh) "
+      "SELECT date_trunc('minute', now()) - g * interval '1 minute', "
+      "'c0000000-0000-0000-0000-000000000001', 6, 0.1 "
+      "FROM generate_series(2, 61) g");
+  const std::string job =
+      value("SELECT job_id FROM timescaledb_information.jobs WHERE hypertable_schema = '" +
+            schema_ + "' AND hypertable_name = 'energy_readings_1min'");
+  exec_autocommit("CALL run_job(" + job + ")");
+  EXPECT_EQ(count("SELECT coalesce(sum(sample_count), 0) FROM energy_readings_1min"), 60);
+  // One maintenance pass refreshes every level (CALL refresh_continuous_aggregate per level).
+  ingest::maintain_options o;
+  o.refresh_window = std::chrono::hours{3};
+  const auto r = ingest::maintain(*c_, o, std::chrono::system_clock::now());
+  EXPECT_EQ(r.partitions_created, 0);
+  EXPECT_NEAR(number("SELECT sum(total_energy_kwh) FROM energy_readings_1hour"), 6.0, 1e-9);
+  EXPECT_NEAR(number("SELECT sum(total_energy_kwh) FROM energy_readings_1day"), 6.0, 1e-9);
+  // Retention: data 100 days old goes, the recent hour stays.
+  exec(
+      "INSERT INTO energy_readings (time, machine_id, power_kw, energy_kwh) VALUES "
+      "(now() - interval '100 days', 'c0000000-0000-0000-0000-000000000001', 1, 1)");
+  EXPECT_GE(count("SELECT apply_retention()"), 1);
+  EXPECT_EQ(count("SELECT count(*) FROM energy_readings"), 60);
+}
