@@ -8,5 +8,11 @@ namespace factorysim::cli {
 
 void add_validate_command(CLI::App& app, int& exit_code);
 void add_run_command(CLI::App& app, int& exit_code);
+/// `factorysim ingest`: MQTT -> PostgreSQL (ingest/, docs/ingest.md).
+void add_ingest_command(CLI::App& app, int& exit_code);
+/// `factorysim loadgen`: in-process rows -> PostgreSQL through the ingest writer.
+void add_loadgen_command(CLI::App& app, int& exit_code);
+/// `factorysim db init|migrate|maintain`: schema migrations, plant upsert, rollup/partition upkeep.
+void add_db_command(CLI::App& app, int& exit_code);
 
 }  // namespace factorysim::cli

@@ -12,6 +12,7 @@ packages=(
   nlohmann-json3-dev libcli11-dev libhowardhinnant-date-dev tzdata
   libgtest-dev libgmock-dev libbenchmark-dev
   mosquitto mosquitto-clients postgresql-15 postgresql-client-15
+  prometheus  # promtool: tests check GET /metrics with `promtool check metrics`
 )
 missing=()
 for p in "${packages[@]}"; do

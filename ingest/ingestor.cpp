@@ -1,0 +1,486 @@
+#include "ingest/ingestor.hpp"
+
+#include <mosquitto.h>
+#include <mqtt_protocol.h>
+
+#include <algorithm>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <ostream>
+#include <sstream>
+#include <thread>
+#include <vector>
+
+#include "ingest/batch_writer.hpp"
+#include "ingest/spool.hpp"
+
+namespace factorysim::ingest {
+namespace {
+
+using clock = std::chrono::steady_clock;
+
+unix_us wall_now_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Counters the writer updates and the status line reads.
+struct counters {
+  std::atomic<std::uint64_t> received{0};
+  std::array<std::atomic<std::uint64_t>, stream_count> messages{};
+  std::array<std::atomic<std::uint64_t>, stream_count> inserted{};
+  std::array<std::atomic<std::uint64_t>, reject_reason_count> rejects{};
+  std::atomic<std::uint64_t> transactions{0};
+  std::atomic<std::uint64_t> splits{0};
+  std::atomic<std::uint64_t> staged_retries{0};
+  std::atomic<std::uint64_t> spooled_batches{0};
+  std::atomic<std::uint64_t> spool_files{0};
+  std::atomic<std::uint64_t> spool_bytes{0};
+  std::atomic<bool> db_up{false};
+  std::mutex lag_mutex;
+  std::vector<std::int64_t> lag_us;  ///< since the last status line
+};
+
+class ingestor {
+ public:
+  ingestor(const ingest_options& o, std::ostream& log)
+      : o_(o),
+        log_(log),
+        capacity_(o.queue_capacity ? o.queue_capacity : 2 * std::max<std::size_t>(o.batch_rows, 1)),
+        writer_(o.db, batch_writer_options{o.mode, std::chrono::milliseconds(1000)}),
+        spool_(o.spool_dir, o.spool_max_bytes) {
+    c_.spool_files = spool_.batches();
+    c_.spool_bytes = spool_.bytes();
+  }
+  ~ingestor() {
+    if (mosq_) mosquitto_destroy(mosq_);
+  }
+
+  ingest_summary run(const std::atomic<bool>& stop);
+
+ private:
+  static void on_connect(mosquitto* m, void* self, int rc);
+  static void on_message(mosquitto* m, void* self, const mosquitto_message* msg);
+  static void on_subscribe(mosquitto* m, void* self, int mid, int count, const int* granted);
+  void start_mqtt();
+  void stop_mqtt();
+  void writer_loop();
+  bool collect(std::vector<pending_message>& batch);
+  void commit(std::vector<pending_message>& batch);
+  bool try_connect();
+  void replay_one();
+  void account(const batch_outcome& out, std::span<const pending_message> batch);
+  void print_status(double interval_s);
+  void say(const std::string& line) {
+    std::lock_guard lock(log_mutex_);
+    log_ << "ingest: " << line << std::endl;
+  }
+
+  const ingest_options& o_;
+  std::ostream& log_;
+  std::mutex log_mutex_;
+  std::size_t capacity_;
+  batch_writer writer_;
+  spool spool_;
+  counters c_;
+  mosquitto* mosq_ = nullptr;
+
+  std::mutex queue_mutex_;
+  std::condition_variable not_empty_;
+  std::condition_variable not_full_;
+  std::deque<pending_message> queue_;
+  bool consuming_stopped_ = false;  ///< MQTT is down for good: drain and finish
+  bool unblock_producers_ = false;  ///< shutting down: never block the MQTT thread
+  std::atomic<clock::rep> last_message_at_{0};
+  std::atomic<bool> writer_failed_{false};
+  std::string writer_error_;
+
+  clock::duration backoff_ = std::chrono::milliseconds(100);
+  clock::time_point next_attempt_{};
+  std::string last_db_error_;
+  std::uint64_t last_status_inserted_[stream_count]{};
+  std::uint64_t last_status_rejects_ = 0;
+};
+
+void ingestor::on_connect(mosquitto* m, void* self_ptr, int rc) {
+  auto* self = static_cast<ingestor*>(self_ptr);
+  if (rc != 0) {
+    self->say(std::string("broker refused the connection: ") + mosquitto_connack_string(rc));
+    return;
+  }
+  // Subscribing again after every connect is harmless with a persistent session and needed
+  // when the broker lost it.
+  std::string pattern = self->o_.group.empty() ? self->o_.topic
+                                               : "$share/" + self->o_.group + "/" + self->o_.topic;
+  const int sub_rc = self->o_.group.empty()
+                         ? mosquitto_subscribe(m, nullptr, pattern.c_str(), 1)
+                         : mosquitto_subscribe_v5(m, nullptr, pattern.c_str(), 1, 0, nullptr);
+  if (sub_rc != MOSQ_ERR_SUCCESS)
+    self->say("subscribe to " + pattern + " failed: " + mosquitto_strerror(sub_rc));
+}
+
+void ingestor::on_subscribe(mosquitto*, void* self_ptr, int, int count, const int* granted) {
+  auto* self = static_cast<ingestor*>(self_ptr);
+  // Tests wait for this line before publishing: from here on the session holds our messages.
+  if (count >= 1 && granted[0] <= 2)
+    self->say("subscribed (QoS " + std::to_string(granted[0]) + ")");
+  else
+    self->say("subscription refused by the broker");
+}
+
+void ingestor::on_message(mosquitto*, void* self_ptr, const mosquitto_message* msg) {
+  auto* self = static_cast<ingestor*>(self_ptr);
+  pending_message m;
+  m.topic = msg->topic ? msg->topic : "";
+  m.payload.assign(static_cast<const char*>(msg->payload),
+                   static_cast<std::size_t>(std::max(msg->payloadlen, 0)));
+  m.received_us = wall_now_us();
+  decode_options d = self->o_.decode;
+  d.now_us = m.received_us;
+  m.result = decode_message(m.topic, m.payload, d);
+  self->last_message_at_ = clock::now().time_since_epoch().count();
+  {
+    std::unique_lock lock(self->queue_mutex_);
+    // Full queue: block the network thread, so the broker holds further messages for our
+    // session instead of us holding them in memory.
+    self->not_full_.wait(lock, [&] {
+      return self->queue_.size() < self->capacity_ || self->unblock_producers_;
+    });
+    self->queue_.push_back(std::move(m));
+  }
+  self->not_empty_.notify_one();
+  ++self->c_.received;
+}
+
+void ingestor::start_mqtt() {
+  const bool v5 = !o_.group.empty();
+  mosq_ = mosquitto_new(o_.client_id.c_str(), /*clean_session=*/false, this);
+  if (!mosq_) throw std::runtime_error("mosquitto_new failed (client id empty?)");
+  if (v5) mosquitto_int_option(mosq_, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5);
+  if (!o_.username.empty())
+    mosquitto_username_pw_set(mosq_, o_.username.c_str(),
+                              o_.password.empty() ? nullptr : o_.password.c_str());
+  mosquitto_connect_callback_set(mosq_, on_connect);
+  mosquitto_message_callback_set(mosq_, on_message);
+  mosquitto_subscribe_callback_set(mosq_, on_subscribe);
+  mosquitto_reconnect_delay_set(mosq_, 1, 10, true);
+  int rc = MOSQ_ERR_SUCCESS;
+  if (v5) {
+    // MQTT v5 ends a session at disconnect unless it has an expiry interval.
+    mosquitto_property* props = nullptr;
+    mosquitto_property_add_int32(&props, MQTT_PROP_SESSION_EXPIRY_INTERVAL, 7 * 24 * 3600);
+    rc = mosquitto_connect_bind_v5(mosq_, o_.mqtt_host.c_str(), o_.mqtt_port, o_.keepalive_s,
+                                   nullptr, props);
+    mosquitto_property_free_all(&props);
+  } else {
+    rc = mosquitto_connect(mosq_, o_.mqtt_host.c_str(), o_.mqtt_port, o_.keepalive_s);
+  }
+  if (rc != MOSQ_ERR_SUCCESS)
+    throw std::runtime_error("cannot connect to MQTT broker " + o_.mqtt_host + ":" +
+                             std::to_string(o_.mqtt_port) + ": " + mosquitto_strerror(rc));
+  rc = mosquitto_loop_start(mosq_);
+  if (rc != MOSQ_ERR_SUCCESS)
+    throw std::runtime_error(std::string("mosquitto_loop_start: ") + mosquitto_strerror(rc));
+}
+
+void ingestor::stop_mqtt() {
+  {
+    std::lock_guard lock(queue_mutex_);
+    unblock_producers_ = true;
+  }
+  not_full_.notify_all();
+  mosquitto_disconnect(mosq_);
+  mosquitto_loop_stop(mosq_, false);
+  {
+    std::lock_guard lock(queue_mutex_);
+    consuming_stopped_ = true;
+  }
+  not_empty_.notify_all();
+}
+
+bool ingestor::try_connect() {
+  if (clock::now() < next_attempt_) return false;
+  try {
+    writer_.connect();
+    c_.db_up = true;
+    backoff_ = std::chrono::milliseconds(100);
+    say("connected to PostgreSQL (" + std::to_string(writer_.known_machines()) +
+        " machines known)");
+    last_db_error_.clear();
+    return true;
+  } catch (const std::exception& e) {
+    if (last_db_error_ != e.what()) {
+      say(std::string("database unavailable, spooling to ") + o_.spool_dir.string() + ": " +
+          e.what());
+      last_db_error_ = e.what();
+    }
+    next_attempt_ = clock::now() + backoff_;
+    backoff_ = std::min<clock::duration>(backoff_ * 2, std::chrono::seconds(5));
+    return false;
+  }
+}
+
+// Takes up to batch_rows messages once the batch is full, its oldest message is older than
+// flush_interval, or consuming stopped. Returns false when there is nothing left ever.
+bool ingestor::collect(std::vector<pending_message>& batch) {
+  batch.clear();
+  std::unique_lock lock(queue_mutex_);
+  const auto ready = [&] {
+    return queue_.size() >= o_.batch_rows || consuming_stopped_;
+  };
+  if (!ready()) {
+    if (queue_.empty()) {
+      // Wake at least every 100 ms to retry the database and replay the spool.
+      not_empty_.wait_for(lock, std::chrono::milliseconds(100),
+                          [&] { return !queue_.empty() || consuming_stopped_; });
+    }
+    if (!queue_.empty() && !ready()) {
+      const auto oldest = std::chrono::system_clock::time_point(
+          std::chrono::microseconds(queue_.front().received_us));
+      not_empty_.wait_until(lock, oldest + o_.flush_interval, ready);
+    }
+  }
+  if (queue_.empty()) return !consuming_stopped_;
+  const std::size_t n = std::min(queue_.size(), std::max<std::size_t>(o_.batch_rows, 1));
+  batch.reserve(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    batch.push_back(std::move(queue_.front()));
+    queue_.pop_front();
+  }
+  lock.unlock();
+  not_full_.notify_all();
+  return true;
+}
+
+void ingestor::account(const batch_outcome& out, std::span<const pending_message> batch) {
+  for (std::size_t i = 0; i < stream_count; ++i) {
+    c_.messages[i] += static_cast<std::uint64_t>(out.messages[i]);
+    c_.inserted[i] += static_cast<std::uint64_t>(out.inserted[i]);
+  }
+  for (std::size_t i = 0; i < reject_reason_count; ++i)
+    c_.rejects[i] += static_cast<std::uint64_t>(out.rejects[i]);
+  c_.transactions += static_cast<std::uint64_t>(out.transactions);
+  c_.splits += static_cast<std::uint64_t>(out.splits);
+  c_.staged_retries += static_cast<std::uint64_t>(out.staged_retries);
+  const unix_us committed = wall_now_us();
+  std::lock_guard lock(c_.lag_mutex);
+  for (const auto& m : batch)
+    if (const auto* row = std::get_if<decoded_row>(&m.result))
+      if (c_.lag_us.size() < 1'000'000) c_.lag_us.push_back(committed - header_of(*row).time_us);
+}
+
+void ingestor::commit(std::vector<pending_message>& batch) {
+  if (batch.empty()) return;
+  if (c_.db_up && spool_.empty()) {
+    try {
+      account(writer_.write(batch), batch);
+      return;
+    } catch (const pg_error& e) {
+      say(std::string("batch not committed (") + e.what() + "); spooling it");
+      writer_.disconnect();
+      c_.db_up = false;
+      last_db_error_ = e.what();
+    }
+  }
+  std::vector<spooled_message> records;
+  records.reserve(batch.size());
+  for (auto& m : batch)
+    records.push_back(spooled_message{std::move(m.topic), std::move(m.payload), m.received_us});
+  spool_.append(records);
+  ++c_.spooled_batches;
+  c_.spool_files = spool_.batches();
+  c_.spool_bytes = spool_.bytes();
+}
+
+void ingestor::replay_one() {
+  auto records = spool_.oldest();
+  if (!records) return;
+  std::vector<pending_message> batch;
+  batch.reserve(records->size());
+  for (auto& r : *records) {
+    pending_message m;
+    m.topic = std::move(r.topic);
+    m.payload = std::move(r.payload);
+    m.received_us = r.received_us;
+    decode_options d = o_.decode;
+    d.now_us = r.received_us;  // judged as when it arrived, not as when replayed
+    m.result = decode_message(m.topic, m.payload, d);
+    batch.push_back(std::move(m));
+  }
+  try {
+    account(writer_.write(batch), batch);
+  } catch (const pg_error& e) {
+    say(std::string("replay interrupted (") + e.what() + ")");
+    writer_.disconnect();
+    c_.db_up = false;
+    return;
+  }
+  spool_.pop();
+  c_.spool_files = spool_.batches();
+  c_.spool_bytes = spool_.bytes();
+  if (spool_.empty()) say("spool replayed");
+}
+
+void ingestor::writer_loop() {
+  try {
+    std::vector<pending_message> batch;
+    for (;;) {
+      if (!c_.db_up) try_connect();
+      // Catch up on the spool while live traffic leaves room; live batches meanwhile go to
+      // the spool behind it, which keeps the order.
+      while (c_.db_up && !spool_.empty()) {
+        replay_one();
+        std::lock_guard lock(queue_mutex_);
+        if (queue_.size() >= capacity_ / 2 || consuming_stopped_) break;
+      }
+      if (!c_.db_up && spool_.full()) {
+        // Spool full: stop taking messages; the queue fills, the MQTT thread blocks and the
+        // broker keeps the rest for our persistent session.
+        bool finishing = false;
+        {
+          std::lock_guard lock(queue_mutex_);
+          finishing = consuming_stopped_;
+        }
+        if (!finishing) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(100));
+          continue;
+        }
+        // Shutting down: what is still queued was acknowledged to the broker, so it goes to
+        // the spool even past its limit rather than being lost.
+      }
+      const bool more = collect(batch);
+      commit(batch);
+      if (!more) break;
+    }
+    // Everything queued is committed or spooled; replay what we can before exiting.
+    while (c_.db_up && !spool_.empty()) replay_one();
+  } catch (const std::exception& e) {
+    writer_error_ = e.what();
+    writer_failed_ = true;
+  }
+}
+
+std::int64_t percentile(std::vector<std::int64_t>& v, double p) {
+  if (v.empty()) return 0;
+  const auto k = static_cast<std::size_t>(p * static_cast<double>(v.size() - 1));
+  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(k), v.end());
+  return v[k];
+}
+
+void ingestor::print_status(double interval_s) {
+  std::vector<std::int64_t> lag;
+  {
+    std::lock_guard lock(c_.lag_mutex);
+    lag.swap(c_.lag_us);
+  }
+  std::size_t queued = 0;
+  {
+    std::lock_guard lock(queue_mutex_);
+    queued = queue_.size();
+  }
+  std::ostringstream s;
+  s.setf(std::ios::fixed);
+  s.precision(0);
+  s << "rows/s";
+  for (std::size_t i = 0; i < stream_count; ++i) {
+    const std::uint64_t now = c_.inserted[i];
+    s << ' ' << to_string(static_cast<stream>(i)) << ' '
+      << static_cast<double>(now - last_status_inserted_[i]) / std::max(interval_s, 1e-3);
+    last_status_inserted_[i] = now;
+  }
+  std::uint64_t rejects = 0;
+  for (const auto& r : c_.rejects) rejects += r;
+  s << " | received " << c_.received << " batches " << c_.transactions << " rejects " << rejects
+    << " (+" << rejects - last_status_rejects_ << ") queue " << queued << " spool "
+    << c_.spool_files << " batches/" << c_.spool_bytes / 1024 << " KiB db "
+    << (c_.db_up ? "up" : "DOWN");
+  last_status_rejects_ = rejects;
+  s.precision(3);
+  if (!lag.empty()) {
+    const auto max = *std::max_element(lag.begin(), lag.end());
+    s << " lag p50 " << static_cast<double>(percentile(lag, 0.5)) / 1e6 << " s max "
+      << static_cast<double>(max) / 1e6 << " s";
+  }
+  say(s.str());
+}
+
+ingest_summary ingestor::run(const std::atomic<bool>& stop) {
+  say("client " + o_.client_id + " -> " + o_.mqtt_host + ":" + std::to_string(o_.mqtt_port) +
+      " topic " + (o_.group.empty() ? o_.topic : "$share/" + o_.group + "/" + o_.topic) +
+      ", batch " + std::to_string(o_.batch_rows) + " rows / " +
+      std::to_string(o_.flush_interval.count()) + " ms, spool " + o_.spool_dir.string() +
+      (spool_.empty() ? "" : " (" + std::to_string(spool_.batches()) + " batches to replay)"));
+  try_connect();
+  start_mqtt();
+  last_message_at_ = clock::now().time_since_epoch().count();
+  std::thread writer([this] { writer_loop(); });
+  auto last_status = clock::now();
+  std::string why = "stop requested";
+  for (;;) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    if (stop) break;
+    if (writer_failed_) {
+      why = "writer failed";
+      break;
+    }
+    if (o_.max_messages && c_.received >= o_.max_messages) {
+      why = "--max-messages reached";
+      break;
+    }
+    const auto idle = clock::now() - clock::time_point(clock::duration(last_message_at_.load()));
+    if (o_.exit_when_idle_s > 0 &&
+        idle >= std::chrono::duration<double>(o_.exit_when_idle_s)) {
+      why = "idle";
+      break;
+    }
+    const double since = std::chrono::duration<double>(clock::now() - last_status).count();
+    if (o_.status_interval_s > 0 && since >= o_.status_interval_s) {
+      print_status(since);
+      last_status = clock::now();
+    }
+  }
+  say(why + ": stopping consumption and flushing");
+  stop_mqtt();
+  writer.join();
+  print_status(std::max(1e-3, std::chrono::duration<double>(clock::now() - last_status).count()));
+  if (writer_failed_) throw std::runtime_error("writer failed: " + writer_error_);
+  ingest_summary s;
+  s.received = c_.received;
+  for (std::size_t i = 0; i < stream_count; ++i) {
+    s.stored += c_.messages[i];
+    s.inserted += c_.inserted[i];
+  }
+  for (const auto& r : c_.rejects) s.rejected += r;
+  s.batches = c_.transactions;
+  s.spooled_batches = c_.spooled_batches;
+  s.spool_left = spool_.batches();
+  std::ostringstream r;
+  r << "done: received " << s.received << ", stored " << s.stored << " (" << s.inserted
+    << " new rows), rejected " << s.rejected;
+  bool first = true;
+  for (std::size_t i = 0; i < reject_reason_count; ++i) {
+    if (c_.rejects[i] == 0) continue;
+    r << (first ? " [" : ", ") << to_string(static_cast<reject_reason>(i)) << ' '
+      << c_.rejects[i];
+    first = false;
+  }
+  if (!first) r << ']';
+  r << ", " << s.batches << " transactions, " << c_.splits << " splits, " << c_.staged_retries
+    << " batches redone staged, " << s.spooled_batches
+    << " batches spooled, " << s.spool_left << " left in the spool";
+  say(r.str());
+  return s;
+}
+
+}  // namespace
+
+ingest_summary run_ingest(const ingest_options& options, const std::atomic<bool>& stop,
+                          std::ostream& log) {
+  mosquitto_lib_init();
+  ingestor i(options, log);
+  return i.run(stop);
+}
+
+}  // namespace factorysim::ingest

@@ -1,0 +1,63 @@
+#pragma once
+/// `factorysim ingest`: MQTT (libmosquitto, QoS 1, persistent session) -> decoder -> bounded
+/// queue -> writer thread -> PostgreSQL (batch_writer), with an on-disk spool while the
+/// database is away. See docs/ingest.md for the guarantees and what kill -9 can lose.
+///
+/// Threads: libmosquitto's own network thread (mosquitto_loop_start) decodes and enqueues;
+/// one writer thread batches, commits, spools and replays; the caller's thread prints the
+/// status line and watches the stop conditions.
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <iosfwd>
+#include <string>
+
+#include "ingest/copy_writer.hpp"
+#include "ingest/wire_decoder.hpp"
+
+namespace factorysim::ingest {
+
+/// Everything `factorysim ingest` takes on the command line.
+struct ingest_options {
+  std::string db;  ///< libpq conninfo or URI
+  std::string mqtt_host = "127.0.0.1";
+  int mqtt_port = 1883;
+  std::string topic = "factory/#";
+  std::string group;  ///< non-empty: MQTT v5 shared subscription $share/<group>/<topic>
+  std::string client_id = "factorysim-ingest";
+  std::string username;
+  std::string password;
+  int keepalive_s = 30;
+  std::size_t batch_rows = 5000;               ///< flush when a batch has this many messages
+  std::chrono::milliseconds flush_interval{200};  ///< ... or when its oldest is this old
+  std::size_t queue_capacity = 0;              ///< messages; 0 = 2 x batch_rows
+  std::filesystem::path spool_dir = "factorysim-spool";
+  std::uint64_t spool_max_bytes = 1ULL << 30;
+  double status_interval_s = 5;               ///< 0 = no status line
+  std::uint64_t max_messages = 0;             ///< tests: stop after this many (0 = never)
+  double exit_when_idle_s = 0;                ///< tests: stop after this long without a message
+  write_mode mode = write_mode::optimistic;
+  decode_options decode;  ///< now_us is set per message
+};
+
+/// Final counters of a run (also printed).
+struct ingest_summary {
+  std::uint64_t received = 0;
+  std::uint64_t stored = 0;       ///< valid messages committed (including duplicates dropped)
+  std::uint64_t inserted = 0;     ///< new rows over all tables
+  std::uint64_t rejected = 0;
+  std::uint64_t batches = 0;      ///< transactions committed
+  std::uint64_t spooled_batches = 0;
+  std::uint64_t spool_left = 0;   ///< batches still in the spool at exit
+};
+
+/// Runs until `stop` becomes true (e.g. set by a SIGTERM handler), --max-messages or
+/// --exit-when-idle-s; then stops consuming, flushes every batch (to the database or, if it
+/// is away, to the spool) and returns. Throws std::runtime_error when it cannot start
+/// (broker unreachable, spool folder unusable).
+ingest_summary run_ingest(const ingest_options& options, const std::atomic<bool>& stop,
+                          std::ostream& log);
+
+}  // namespace factorysim::ingest

@@ -1,0 +1,151 @@
+#include "ingest/table_codec.hpp"
+
+namespace factorysim::ingest {
+namespace {
+
+template <typename Row>
+using col = column_def<Row>;
+
+template <typename Row>
+void put_time(copy_buffer& b, const Row& r) {
+  b.put_timestamptz(r.h.time_us);
+}
+template <typename Row>
+void put_machine(copy_buffer& b, const Row& r) {
+  b.put_uuid(r.h.machine_id);
+}
+template <typename Row>
+void put_seq(copy_buffer& b, const Row& r) {
+  b.put_int8_or_null(r.h.seq);
+}
+
+#define FLOAT_COLUMN(Row, field) \
+  col<Row> { #field, [](copy_buffer& b, const Row& r) { b.put_float8_or_null(r.field); } }
+
+constexpr col<energy_row> energy_table[] = {
+    {"time", put_time<energy_row>, true},
+    {"machine_id", put_machine<energy_row>, true},
+    FLOAT_COLUMN(energy_row, power_kw),
+    FLOAT_COLUMN(energy_row, energy_kwh),
+    FLOAT_COLUMN(energy_row, energy_total_kwh),
+    FLOAT_COLUMN(energy_row, voltage_v),
+    FLOAT_COLUMN(energy_row, current_a),
+    FLOAT_COLUMN(energy_row, power_factor),
+    FLOAT_COLUMN(energy_row, frequency_hz),
+    {"seq", put_seq<energy_row>},
+};
+
+constexpr col<production_row> production_table[] = {
+    {"time", put_time<production_row>, true},
+    {"machine_id", put_machine<production_row>, true},
+    {"production_count",
+     [](copy_buffer& b, const production_row& r) { b.put_int8_or_null(r.production_count); }},
+    {"production_count_good",
+     [](copy_buffer& b, const production_row& r) { b.put_int8_or_null(r.production_count_good); }},
+    {"production_count_bad",
+     [](copy_buffer& b, const production_row& r) { b.put_int8_or_null(r.production_count_bad); }},
+    FLOAT_COLUMN(production_row, throughput_units_per_hour),
+    // An enum column: binary COPY of an enum is its label's text (enum_recv).
+    {"operating_mode",
+     [](copy_buffer& b, const production_row& r) { b.put_text_or_null(r.operating_mode); }},
+    FLOAT_COLUMN(production_row, speed_percent),
+    {"shift", [](copy_buffer& b, const production_row& r) { b.put_text_or_null(r.shift); }},
+    {"seq", put_seq<production_row>},
+};
+
+template <std::size_t I>
+void put_environmental(copy_buffer& b, const environmental_row& r) {
+  b.put_float8_or_null(r.values[I]);
+}
+
+constexpr col<environmental_row> environmental_table[] = {
+    {"time", put_time<environmental_row>, true},
+    {"machine_id", put_machine<environmental_row>, true},
+    {environmental_keys[0], put_environmental<0>},
+    {environmental_keys[1], put_environmental<1>},
+    {environmental_keys[2], put_environmental<2>},
+    {environmental_keys[3], put_environmental<3>},
+    {environmental_keys[4], put_environmental<4>},
+    {environmental_keys[5], put_environmental<5>},
+    {environmental_keys[6], put_environmental<6>},
+    {environmental_keys[7], put_environmental<7>},
+    {environmental_keys[8], put_environmental<8>},
+    {environmental_keys[9], put_environmental<9>},
+    {environmental_keys[10], put_environmental<10>},
+    {environmental_keys[11], put_environmental<11>},
+    {environmental_keys[12], put_environmental<12>},
+    {environmental_keys[13], put_environmental<13>},
+    {"seq", put_seq<environmental_row>},
+};
+static_assert(environmental_keys.size() == 14, "environmental_table lists every key");
+
+constexpr col<status_row> status_table[] = {
+    {"time", put_time<status_row>, true},
+    {"machine_id", put_machine<status_row>, true},
+    {"seq", put_seq<status_row>, true},
+    {"is_running",
+     [](copy_buffer& b, const status_row& r) {
+       if (r.is_running) b.put_bool(*r.is_running);
+       else b.put_null();
+     },
+     true},
+    {"operating_mode",
+     [](copy_buffer& b, const status_row& r) { b.put_text_or_null(r.operating_mode); }, true},
+    {"current_power_kw",
+     [](copy_buffer& b, const status_row& r) { b.put_float8_or_null(r.current_power_kw); }, true},
+    {"energy_total_kwh",
+     [](copy_buffer& b, const status_row& r) { b.put_float8_or_null(r.energy_total_kwh); }, true},
+};
+
+void put_opt_time(copy_buffer& b, const std::optional<unix_us>& t) {
+  if (t) b.put_timestamptz(*t);
+  else b.put_null();
+}
+
+constexpr col<event_row> event_table[] = {
+    {"time", put_time<event_row>, true},
+    {"machine_id", put_machine<event_row>, true},
+    {"seq", put_seq<event_row>, true},
+    {"is_start", [](copy_buffer& b, const event_row& r) { b.put_bool(r.is_start); }, true},
+    {"fault_id", [](copy_buffer& b, const event_row& r) { b.put_int8(r.fault_id); }, true},
+    {"anomaly_type",
+     [](copy_buffer& b, const event_row& r) { b.put_text_or_null(r.anomaly_type); }, true},
+    {"severity", [](copy_buffer& b, const event_row& r) { b.put_text_or_null(r.severity); },
+     true},
+    {"severity_value",
+     [](copy_buffer& b, const event_row& r) { b.put_float8_or_null(r.severity_value); }, true},
+    {"metric_name",
+     [](copy_buffer& b, const event_row& r) { b.put_text_or_null(r.metric_name); }, true},
+    {"signals", [](copy_buffer& b, const event_row& r) { b.put_text_array(r.signals); }, true},
+    {"started_at", [](copy_buffer& b, const event_row& r) { put_opt_time(b, r.started_at_us); },
+     true},
+    {"ended_at", [](copy_buffer& b, const event_row& r) { put_opt_time(b, r.ended_at_us); },
+     true},
+    {"source", [](copy_buffer& b, const event_row& r) { b.put_text_or_null(r.source); }, true},
+};
+
+constexpr col<reject_row> reject_table[] = {
+    {"received_at",
+     [](copy_buffer& b, const reject_row& r) { b.put_timestamptz(r.received_at_us); }},
+    {"topic", [](copy_buffer& b, const reject_row& r) { b.put_text(r.topic); }, true},
+    {"payload", [](copy_buffer& b, const reject_row& r) { b.put_text(r.payload); }, true},
+    {"reason", [](copy_buffer& b, const reject_row& r) { b.put_text(r.reason); }, true},
+    {"detail", [](copy_buffer& b, const reject_row& r) { b.put_text(r.detail); }},
+};
+
+#undef FLOAT_COLUMN
+
+}  // namespace
+
+std::span<const column_def<energy_row>> energy_columns() noexcept { return energy_table; }
+std::span<const column_def<production_row>> production_columns() noexcept {
+  return production_table;
+}
+std::span<const column_def<environmental_row>> environmental_columns() noexcept {
+  return environmental_table;
+}
+std::span<const column_def<status_row>> status_stage_columns() noexcept { return status_table; }
+std::span<const column_def<event_row>> event_stage_columns() noexcept { return event_table; }
+std::span<const column_def<reject_row>> reject_columns() noexcept { return reject_table; }
+
+}  // namespace factorysim::ingest
