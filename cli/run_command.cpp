@@ -1,0 +1,219 @@
+// `factorysim run FILE`: validates the scenario like `validate`, applies the command line
+// overrides, and runs the engine on one io_context until the end time, SIGINT or SIGTERM.
+#include <unistd.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <csignal>
+#include <iostream>
+#include <memory>
+#include <optional>
+#include <string>
+#include <system_error>
+
+#include "cli/commands.hpp"
+#include "scenarios/scenario.hpp"
+#include "scenarios/text_formats.hpp"
+#include "sim/control_endpoint.hpp"
+#include "sim/engine.hpp"
+#include "sim/file_sink.hpp"
+#include "sim/mqtt_sink.hpp"
+
+namespace factorysim::cli {
+
+namespace {
+
+struct run_args {
+  std::string file;
+  std::optional<std::string> mqtt_host;
+  std::optional<int> mqtt_port;
+  std::optional<std::uint64_t> seed;
+  std::optional<std::string> mode;
+  std::optional<double> speed;
+  std::optional<std::string> from;
+  std::optional<std::string> to;
+  std::optional<std::string> output;
+  bool no_progress = false;
+  double shutdown_timeout_s = 10;
+  std::optional<std::string> control;  ///< --control ADDR:PORT | off (docs/control-api.md)
+  std::string control_token;
+};
+
+int bad_usage(const std::string& message) {
+  std::cerr << "factorysim run: " << message << '\n';
+  return 2;
+}
+
+int run(const run_args& a) {
+  scenarios::scenario s;
+  try {
+    s = scenarios::load_scenario(a.file);
+  } catch (const scenarios::scenario_error& e) {
+    for (const auto& p : e.problems()) std::cerr << p.to_string() << '\n';
+    return 2;
+  } catch (const std::exception& e) {
+    return bad_usage(a.file + ": " + e.what());
+  }
+
+  if (a.mqtt_host) s.mqtt.host = *a.mqtt_host;
+  if (a.mqtt_port) {
+    if (*a.mqtt_port < 1 || *a.mqtt_port > 65535) return bad_usage("--mqtt-port must be 1..65535");
+    s.mqtt.port = *a.mqtt_port;
+  }
+  if (a.seed) s.seed = *a.seed;
+  if (a.mode) {
+    const auto m = scenarios::parse_time_mode(*a.mode);
+    if (!m) return bad_usage("--mode must be realtime, accelerated or backfill, got " + *a.mode);
+    s.mode = *m;
+  }
+  if (a.speed) {
+    if (!(*a.speed > 0)) return bad_usage("--speed must be > 0");
+    s.speed = *a.speed;
+  }
+  if (a.from) {
+    const auto t = scenarios::parse_rfc3339(*a.from);
+    if (!t) return bad_usage("--from: not an RFC 3339 time: " + *a.from);
+    s.from = *t;
+  }
+  if (a.to) {
+    const auto t = scenarios::parse_rfc3339(*a.to);
+    if (!t) return bad_usage("--to: not an RFC 3339 time: " + *a.to);
+    s.to = *t;
+  }
+  if (a.shutdown_timeout_s < 0) return bad_usage("--shutdown-timeout must be >= 0");
+
+  boost::asio::io_context io(1);
+  std::unique_ptr<sim::message_sink> sink;
+  try {
+    if (a.output) {
+      sink = std::make_unique<sim::file_sink>(*a.output);
+    } else {
+      std::vector<sim::sink_machine> machines;
+      machines.reserve(s.machines.size());
+      for (const auto& m : s.machines) machines.push_back({m.id, m.topic});
+      const auto now = std::chrono::time_point_cast<std::chrono::milliseconds>(
+          std::chrono::system_clock::now());
+      sink = std::make_unique<sim::mqtt_sink>(io, s.mqtt, machines, now);
+    }
+  } catch (const std::exception& e) {
+    std::cerr << "factorysim run: " << e.what() << '\n';
+    return 1;
+  }
+
+  const std::string name = s.name;
+  const std::uint64_t seed = s.seed;
+  const std::size_t machine_count = s.machines.size();
+  sim::engine_options options;
+  options.progress = !a.no_progress && s.mode == scenarios::time_mode::backfill &&
+                     ::isatty(STDERR_FILENO) == 1;
+  options.shutdown_timeout =
+      std::chrono::milliseconds(static_cast<long>(a.shutdown_timeout_s * 1000));
+  std::unique_ptr<sim::engine> engine;
+  try {
+    engine = std::make_unique<sim::engine>(io, std::move(s), *sink, std::move(options));
+  } catch (const std::invalid_argument& e) {
+    return bad_usage(e.what());
+  } catch (const std::exception& e) {
+    std::cerr << "factorysim run: " << e.what() << '\n';
+    return 1;
+  }
+
+  const auto& sc = engine->scenario();
+  std::cerr << "factorysim: scenario " << name << ", " << machine_count << " machines, root seed "
+            << seed << ", mode " << scenarios::to_string(sc.mode);
+  if (sc.mode == scenarios::time_mode::accelerated) std::cerr << " x" << sc.speed;
+  if (sc.mode != scenarios::time_mode::realtime)
+    std::cerr << ", from " << scenarios::format_rfc3339(*sc.from);
+  if (sc.to) std::cerr << " to " << scenarios::format_rfc3339(*sc.to);
+  if (a.output)
+    std::cerr << ", output " << *a.output;
+  else
+    std::cerr << ", broker " << sc.mqtt.host << ':' << sc.mqtt.port;
+  std::cerr << std::endl;
+
+  std::unique_ptr<sim::control_endpoint> control;
+  try {
+    control = sim::attach_control(
+        io, *engine,
+        {a.control.value_or(std::string(sim::default_control_listen)), a.control.has_value(),
+         a.control_token},
+        std::cerr);
+  } catch (const sim::control_start_error& e) {
+    std::cerr << "factorysim run: " << e.what() << '\n';
+    return e.exit_code();
+  }
+
+  int exit_code = 0;
+  bool finished = false;
+  boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+  std::function<void(const boost::system::error_code&, int)> on_signal =
+      [&](const boost::system::error_code& ec, int signal_number) {
+        if (ec) return;  // operation_aborted: the run ended by itself
+        if (engine->status().state == sim::run_state::stopping) {
+          // A second Ctrl-C: the user does not want to wait for the flush.
+          std::cerr << "factorysim: interrupted again, exiting without flushing\n";
+          exit_code = 1;
+          io.stop();
+          return;
+        }
+        std::cerr << "factorysim: " << (signal_number == SIGINT ? "SIGINT" : "SIGTERM")
+                  << ", publishing final status and flushing\n";
+        engine->request_stop();
+        if (!finished) signals.async_wait(on_signal);  // a second signal skips the flush
+      };
+  signals.async_wait(on_signal);
+  engine->on_finished([&](bool ok) {
+    finished = true;
+    if (!ok) exit_code = 1;
+    if (control) control->stop();  // the loop then runs out of work and io.run() returns
+    boost::system::error_code ignored;
+    signals.cancel(ignored);
+  });
+
+  engine->start();
+  try {
+    io.run();
+  } catch (const std::exception& e) {
+    std::cerr << "factorysim run: " << e.what() << '\n';
+    return 1;
+  }
+  if (!finished && exit_code == 0) exit_code = 1;
+  const sim::engine_status st = engine->status();
+  std::uint64_t total = 0;
+  for (auto n : st.published) total += n;
+  std::cerr << "factorysim: published " << total << " messages (energy "
+            << st.published[0] << ", production " << st.published[1] << ", environmental "
+            << st.published[2] << ", status " << st.published[3] << ", events "
+            << st.published[4] << "), " << st.overruns << " overruns, " << st.publish_errors
+            << " publish errors, " << st.reconnects << " reconnects\n";
+  return exit_code;
+}
+
+}  // namespace
+
+void add_run_command(CLI::App& app, int& exit_code) {
+  auto args = std::make_shared<run_args>();
+  CLI::App* cmd = app.add_subcommand(
+      "run", "Run a scenario: publish every machine's readings to MQTT (or --output FILE)");
+  cmd->add_option("file", args->file, "Scenario YAML file")->required();
+  cmd->add_option("--mqtt-host", args->mqtt_host, "Broker host (overrides mqtt.host)");
+  cmd->add_option("--mqtt-port", args->mqtt_port, "Broker port (overrides mqtt.port)");
+  cmd->add_option("--seed", args->seed, "Root seed (overrides seed)");
+  cmd->add_option("--mode", args->mode, "realtime | accelerated | backfill (overrides time.mode)");
+  cmd->add_option("--speed", args->speed, "Accelerated mode: simulated seconds per wall second");
+  cmd->add_option("--from", args->from, "Start, RFC 3339 (accelerated, backfill)");
+  cmd->add_option("--to", args->to, "End, RFC 3339 (required end of backfill; optional otherwise)");
+  cmd->add_option("--output", args->output,
+                  "Write `topic<TAB>payload` lines to FILE ('-' = stdout) instead of MQTT");
+  cmd->add_flag("--no-progress", args->no_progress, "No backfill progress line on stderr");
+  cmd->add_option("--shutdown-timeout", args->shutdown_timeout_s,
+                  "Seconds the final flush may take (default 10)");
+  cmd->add_option("--control", args->control,
+                  "Control HTTP endpoint ADDR:PORT, or off (default 127.0.0.1:8089)");
+  cmd->add_option("--control-token", args->control_token,
+                  "Bearer token for the endpoint's changing requests")
+      ->envname("FACTORYSIM_CONTROL_TOKEN");
+  cmd->callback([args, &exit_code] { exit_code = run(*args); });
+}
+
+}  // namespace factorysim::cli
