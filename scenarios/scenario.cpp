@@ -185,7 +185,7 @@ class scenario_reader {
     if (!c_.check_map(n, path,
                       {"host", "port", "qos", "client_id", "username", "password", "tls",
                        "keepalive_s", "max_inflight", "retain_status", "reconnect_min_s",
-                       "reconnect_max_s"}))
+                       "reconnect_max_s", "sessions_per_machine_limit", "shared_sessions"}))
       return;
     if (auto v = c_.get_string(n, "host", path, false, false)) m.host = *v;
     if (auto v = c_.get_integer(n, "port", path, between(1, 65535))) m.port = static_cast<int>(*v);
@@ -202,6 +202,10 @@ class scenario_reader {
       m.reconnect_min_s = *v;
     if (auto v = c_.get_number(n, "reconnect_max_s", path, above_up_to(0, 3600)))
       m.reconnect_max_s = *v;
+    if (auto v = c_.get_integer(n, "sessions_per_machine_limit", path, between(0, 1024)))
+      m.sessions_per_machine_limit = static_cast<int>(*v);
+    if (auto v = c_.get_integer(n, "shared_sessions", path, between(1, 256)))
+      m.shared_sessions = static_cast<int>(*v);
     if (m.reconnect_max_s < m.reconnect_min_s)
       c_.report(c_.field(n, "reconnect_max_s", path).IsDefined() ? c_.field(n, "reconnect_max_s", path) : n,
                 "mqtt.reconnect_max_s", "must be >= reconnect_min_s");

@@ -171,6 +171,23 @@ TEST(loader, defaults_apply_to_a_minimal_file) {
   EXPECT_NEAR(s.machines[0].rated_current_a, 79.39, 0.01);
 }
 
+TEST(loader, mqtt_session_layout_keys_are_read_and_range_checked) {
+  const fs::scenario s = fs::parse_scenario(
+      "mqtt:\n  sessions_per_machine_limit: 8\n  shared_sessions: 2\n" + factory_block +
+          machine_block,
+      "sessions.yaml");
+  EXPECT_EQ(s.mqtt.sessions_per_machine_limit, 8);
+  EXPECT_EQ(s.mqtt.shared_sessions, 2);
+  try {
+    fs::parse_scenario("mqtt:\n  shared_sessions: 0\n" + factory_block + machine_block, "b.yaml");
+    FAIL() << "shared_sessions: 0 was accepted";
+  } catch (const fs::scenario_error& e) {
+    ASSERT_EQ(e.problems().size(), 1u);
+    EXPECT_EQ(e.problems()[0].line, 2);
+    EXPECT_EQ(e.problems()[0].path, "mqtt.shared_sessions");
+  }
+}
+
 TEST(loader, unreadable_file_is_a_system_error) {
   EXPECT_THROW(fs::load_scenario(source_dir + "/scenarios/no-such-file.yaml"), std::system_error);
   EXPECT_THROW(fs::load_scenario(source_dir + "/scenarios"), std::system_error);
