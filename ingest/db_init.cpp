@@ -335,29 +335,32 @@ seed_report upsert_scenario(pqxx::connection_base& c, const scenarios::scenario&
   return report;
 }
 
-std::pair<std::chrono::sys_seconds, std::chrono::sys_seconds> partition_range(
-    const scenarios::scenario& s, std::chrono::system_clock::time_point now,
-    std::chrono::days ahead) {
+std::vector<time_range> partition_ranges(const scenarios::scenario& s,
+                                         std::chrono::system_clock::time_point now,
+                                         std::chrono::days ahead) {
   using namespace std::chrono;
   const auto now_s = floor<seconds>(now);
-  sys_seconds from = now_s - days{1};
-  sys_seconds to = now_s + ahead;
+  std::vector<time_range> ranges{{now_s - days{1}, now_s + ahead}};
   if (s.mode != scenarios::time_mode::realtime && s.from) {
     const auto start = floor<seconds>(*s.from);
     const auto end = s.to ? ceil<seconds>(*s.to) : start + days{1};
-    from = std::min(from, start - days{1});
-    to = std::max(to, end + days{1});
+    ranges.emplace_back(start - days{1}, end + days{1});
   }
-  return {from, to};
+  return ranges;
 }
 
 int ensure_partitions(pqxx::connection_base& c, std::chrono::sys_seconds from,
                       std::chrono::sys_seconds to) {
-  pqxx::work w{c, "ensure partitions"};
-  const int created = w.exec_params1("SELECT ensure_partitions(to_timestamp($1), to_timestamp($2))",
-                                     epoch_s(from), epoch_s(to))[0]
-                          .as<int>();
-  w.commit();
+  using namespace std::chrono;
+  int created = 0;
+  for (sys_seconds slice = from; slice < to; slice += days{31}) {
+    const sys_seconds slice_end = std::min(to, slice + days{31});
+    pqxx::work w{c, "ensure partitions"};
+    created += w.exec_params1("SELECT ensure_partitions(to_timestamp($1), to_timestamp($2))",
+                              epoch_s(slice), epoch_s(slice_end))[0]
+                   .as<int>();
+    w.commit();
+  }
   return created;
 }
 
@@ -367,9 +370,9 @@ db_init_report db_init(const db_init_options& options) {
   pqxx::connection c{options.conninfo};
   db_init_report report;
   report.migrations = apply_migrations(c, files, options.migrate);
-  const auto [from, to] =
-      partition_range(s, std::chrono::system_clock::now(), options.partitions_ahead);
-  report.partitions_created = ensure_partitions(c, from, to);
+  for (const auto& [from, to] :
+       partition_ranges(s, std::chrono::system_clock::now(), options.partitions_ahead))
+    report.partitions_created += ensure_partitions(c, from, to);
   report.seed = upsert_scenario(c, s);
   return report;
 }

@@ -87,15 +87,19 @@ struct seed_report {
 /// Rewriting identical values changes nothing (no updated_at bump, no audit_log row).
 seed_report upsert_scenario(pqxx::connection_base& c, const scenarios::scenario& s);
 
-/// The time range whose partitions db init creates for a scenario: backfill/accelerated
-/// [from - 1 day, to + 1 day) (to = from + 1 day when open), realtime [now - 1 day,
-/// now + ahead), always extended to now + ahead so live data has partitions too.
-std::pair<std::chrono::sys_seconds, std::chrono::sys_seconds> partition_range(
-    const scenarios::scenario& s, std::chrono::system_clock::time_point now,
-    std::chrono::days ahead);
+using time_range = std::pair<std::chrono::sys_seconds, std::chrono::sys_seconds>;
 
-/// SELECT ensure_partitions(from, to): the number of daily partitions created (0 on
-/// TimescaleDB, where chunks appear by themselves).
+/// The time ranges whose partitions db init creates for a scenario: always [now - 1 day,
+/// now + ahead) so live data has partitions, and for backfill/accelerated also
+/// [from - 1 day, to + 1 day) (to = from + 1 day when open). Two ranges, not their hull: a
+/// backfill of 2022 must not create every day between 2022 and today.
+std::vector<time_range> partition_ranges(const scenarios::scenario& s,
+                                         std::chrono::system_clock::time_point now,
+                                         std::chrono::days ahead);
+
+/// SELECT ensure_partitions(...) over [from, to) in slices of 31 days, one transaction each, so
+/// that a long range never needs more locks than max_locks_per_transaction allows; returns the
+/// number of daily partitions created (0 on TimescaleDB, where chunks appear by themselves).
 int ensure_partitions(pqxx::connection_base& c, std::chrono::sys_seconds from,
                       std::chrono::sys_seconds to);
 

@@ -138,6 +138,40 @@ TEST(db_init, changed_scenario_is_applied_and_audited) {
             1);
 }
 
+// Regression (issue 3): a backfill years in the past made db init create every day between
+// the scenario and today in one transaction, which ran out of lock slots ("out of shared
+// memory") at PostgreSQL's default max_locks_per_transaction.
+TEST(db_init, long_backfill_in_the_past_gets_its_own_partitions_in_slices) {
+  const std::string db = shared_server().create_database("history");
+  std::ifstream in(demo_scenario);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string text = ss.str();
+  const std::string old_time = "mode: realtime";
+  const auto at = text.find(old_time);
+  ASSERT_NE(at, std::string::npos) << "demo-plant.yaml changed: update this test";
+  text.replace(at, old_time.size(),
+               "mode: backfill\n  from: 2020-01-01T00:00:00Z\n  to: 2021-03-01T00:00:00Z");
+  const auto edited = std::filesystem::temp_directory_path() /
+                      ("fs-history-" + std::to_string(::getpid()) + ".yaml");
+  { std::ofstream(edited) << text; }
+  const auto r = run_factorysim({"db", "init", "--db", db, "--scenario", edited.string()});
+  std::filesystem::remove(edited);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  // 2019-12-31 .. 2021-03-01 is 427 days, plus yesterday .. 7 days ahead and DEFAULT; not
+  // the ~2,000 days up to today.
+  const long long parts = query_int(
+      db, "SELECT count(*) FROM pg_inherits WHERE inhparent = 'energy_readings'::regclass");
+  EXPECT_GE(parts, 427 + 8);
+  EXPECT_LE(parts, 427 + 11);
+  EXPECT_EQ(query_int(db, "SELECT count(*) FROM pg_class WHERE relname = 'energy_readings_p20200615'"),
+            1)
+      << "a day inside the backfill has its partition";
+  EXPECT_EQ(query_int(db, "SELECT count(*) FROM pg_class WHERE relname = 'energy_readings_p20230615'"),
+            0)
+      << "a day between the backfill and today has none";
+}
+
 TEST(db_init, bad_input_exits_2_and_unreachable_database_exits_1) {
   const std::string db = shared_server().create_database("codes");
   EXPECT_EQ(run_factorysim({"db", "init", "--db", db, "--scenario", "/nonexistent.yaml"}).exit_code,
