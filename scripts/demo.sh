@@ -19,8 +19,10 @@ free_port() { local p; while :; do p=$((20000 + RANDOM % 40000)); (exec 3<>"/dev
 
 pids=()
 cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
+  # Newest first: the ingestor flushes while the broker is still there.
+  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
+    kill "${pids[i]}" 2>/dev/null || true; wait "${pids[i]}" 2>/dev/null || true
+  done
   if [ -n "${pg_started:-}" ]; then scripts/pg-local.sh stop || true; fi
 }
 trap cleanup EXIT
@@ -59,8 +61,7 @@ if [ -z "${FACTORYSIM_NO_DB:-}" ]; then
 fi
 echo "demo: control endpoint: curl -s http://127.0.0.1:8089/status  (docs/control-api.md); Ctrl-C stops" >&2
 
-"$bin" run "$scenario" --mqtt-host 127.0.0.1 --mqtt-port "$mqtt_port" "$@" &
-sim_pid=$!
-pids+=($sim_pid)
-trap 'kill -INT $sim_pid 2>/dev/null || true' INT TERM
-wait "$sim_pid" || true
+# In the foreground: Ctrl-C reaches the simulator once, it publishes every machine's final
+# status, flushes and exits 0; then cleanup stops the ingestor (SIGTERM flushes its batches),
+# the broker and the database.
+"$bin" run "$scenario" --mqtt-host 127.0.0.1 --mqtt-port "$mqtt_port" "$@"
