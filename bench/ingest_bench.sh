@@ -9,7 +9,7 @@
 #     10 simulated minutes = 3.6 M readings) -> mosquitto -> `factorysim ingest` -> PostgreSQL:
 #     sustained rows/s and rows lost.
 #   bench/ingest_bench.sh [BUILD_DIR]        (default: build)
-# Env: ROWS (default 2000000), WORKERS (2), BATCH_ROWS (20000), SKIP_COPY=1 / SKIP_E2E=1 (skip a
+# Env: E2E_SCENARIO (default bench/ingest_e2e.yaml), ROWS (default 2000000), WORKERS (2), BATCH_ROWS (20000), SKIP_COPY=1 / SKIP_E2E=1 (skip a
 # part), KEEP=1 (keep the temp dir).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -94,7 +94,7 @@ fi  # SKIP_COPY
 
 # --- MQTT end to end ---------------------------------------------------------------------
 reset
-scenario="$root/bench/ingest_e2e.yaml"
+scenario="${E2E_SCENARIO:-$root/bench/ingest_e2e.yaml}"
 port=$(python3 -c "import socket; s=socket.socket(); s.bind(('127.0.0.1',0)); print(s.getsockname()[1])")
 mkdir -p "$work/mosquitto"
 cat >"$work/mosquitto/mosquitto.conf" <<EOF
