@@ -15,6 +15,7 @@ plant::plant(const scenario& s) {
   calendars_.reserve(s.factories.size());
   climates_.reserve(s.factories.size());
   climate_seeds_.reserve(s.factories.size());
+  instants_.resize(s.factories.size());
   std::unordered_map<std::string_view, std::size_t> factory_index;
   for (const auto& f : s.factories) {
     factory_index.emplace(f.id, clocks_.size());
@@ -71,9 +72,17 @@ machines::reading plant::step(std::size_t i, machines::sim_time t,
   machines::step_input in;
   in.time = t;
   in.dt_s = static_cast<double>(m.config().interval.count()) / 1000.0;
-  in.local = clocks_[f].at(t);
-  in.schedule = machines::schedule_at(calendars_[f], in.local);
-  in.outdoor = machines::weather_at(climates_[f], climate_seeds_[f], t, in.local);
+  factory_instant& at = instants_[f];
+  if (!at.valid || at.time != t) {
+    at.time = t;
+    at.valid = true;
+    at.local = clocks_[f].at(t);
+    at.schedule = machines::schedule_at(calendars_[f], at.local);
+    at.outdoor = machines::weather_at(climates_[f], climate_seeds_[f], t, at.local);
+  }
+  in.local = at.local;
+  in.schedule = at.schedule;
+  in.outdoor = at.outdoor;
   faults_[i].advance(t, in.dt_s, events);
   in.faults = faults_[i].active();
   return m.step(in);

@@ -49,6 +49,17 @@ class plant {
   std::vector<machines::calendar> calendars_;  ///< per factory
   std::vector<machines::climate> climates_;    ///< per factory
   std::vector<std::uint64_t> climate_seeds_;   ///< per factory
+  /// Local time, calendar and weather of a factory at one instant. Machines of a factory step
+  /// at the same aligned deadlines, so all but the first of them reuse it (pure functions of
+  /// the instant: reuse changes no reading).
+  struct factory_instant {
+    machines::sim_time time{};
+    bool valid = false;
+    machines::local_time local;
+    machines::schedule_point schedule;
+    machines::weather outdoor;
+  };
+  std::vector<factory_instant> instants_;  ///< per factory
   /// Transparent hash so that find() looks up a string_view without building a string.
   struct id_hash {
     using is_transparent = void;
