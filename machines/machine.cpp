@@ -34,9 +34,6 @@ initial_state(machine_type t) {
   return compressor_state{};
 }
 
-bool is_generic(fault_type t) noexcept {
-  return t <= fault_type::noise_burst;
-}
 bool is_gradual(fault_type t) noexcept {
   return t == fault_type::bearing_wear || t == fault_type::refrigerant_leak ||
          t == fault_type::fouled_coil;

@@ -33,10 +33,10 @@ std::optional<operating_mode> parse_operating_mode(std::string_view s) noexcept;
 /// The engine derives it from sim_time and the factory's time zone.
 struct local_time {
   int year = 2024;
-  int month = 1;          ///< 1..12
-  int day = 1;            ///< 1..31
-  int weekday = 1;        ///< 0 = Sunday .. 6 = Saturday (as energy_tariffs.applicable_days)
-  int day_of_year = 0;    ///< 0..365
+  int month = 1;             ///< 1..12
+  int day = 1;               ///< 1..31
+  int weekday = 1;           ///< 0 = Sunday .. 6 = Saturday (as energy_tariffs.applicable_days)
+  int day_of_year = 0;       ///< 0..365
   double minute_of_day = 0;  ///< 0 <= m < 1440, fractional
 };
 
@@ -64,7 +64,7 @@ struct civil_date {
 
 /// Three-shift calendar with weekends and holidays; data from the scenario.
 struct calendar {
-  std::vector<shift> shifts;          ///< empty = one continuous shift at load 1
+  std::vector<shift> shifts;  ///< empty = one continuous shift at load 1
   std::vector<break_period> breaks;
   std::array<bool, 7> working_days{false, true, true, true, true, true, false};  ///< [0] = Sunday
   double off_shift_load = 0.05;  ///< working day, outside every shift
@@ -75,8 +75,8 @@ struct calendar {
 
 /// What the calendar says about one instant.
 struct schedule_point {
-  double load = 0;        ///< production demand 0..1 the machine should follow
-  int shift_index = -1;   ///< into calendar::shifts, -1 outside shifts
+  double load = 0;       ///< production demand 0..1 the machine should follow
+  int shift_index = -1;  ///< into calendar::shifts, -1 outside shifts
   bool working_day = false;
   bool holiday = false;
 };
@@ -84,11 +84,11 @@ struct schedule_point {
 /// Seasonal and daily outdoor climate of a site; data from the scenario.
 struct climate {
   double annual_mean_c = 15.0;
-  double annual_amplitude_c = 9.0;   ///< half the summer-winter swing of daily means
-  int coldest_day_of_year = 15;      ///< ~mid January in the northern hemisphere
-  double daily_amplitude_c = 5.0;    ///< half the day-night swing
+  double annual_amplitude_c = 9.0;  ///< half the summer-winter swing of daily means
+  int coldest_day_of_year = 15;     ///< ~mid January in the northern hemisphere
+  double daily_amplitude_c = 5.0;   ///< half the day-night swing
   double warmest_minute_of_day = 15 * 60;
-  double weather_noise_c = 2.0;      ///< slow day-to-day weather deviation (std dev)
+  double weather_noise_c = 2.0;  ///< slow day-to-day weather deviation (std dev)
   double humidity_mean_percent = 60.0;
   double humidity_amplitude_percent = 15.0;  ///< higher at night, lower in the afternoon
 };
@@ -121,6 +121,50 @@ enum class fault_type : std::uint8_t {
 
 std::string_view to_string(fault_type t) noexcept;
 std::optional<fault_type> parse_fault_type(std::string_view s) noexcept;
+
+/// Every fault type, in enum order (for listings and error messages).
+inline constexpr std::array<fault_type, 13> all_fault_types{
+    fault_type::spike,          fault_type::dip,
+    fault_type::drift,          fault_type::stuck_sensor,
+    fault_type::dropout,        fault_type::noise_burst,
+    fault_type::air_leak,       fault_type::bearing_wear,
+    fault_type::belt_slip,      fault_type::cavitation,
+    fault_type::heater_failure, fault_type::refrigerant_leak,
+    fault_type::fouled_coil};
+
+/// Generic faults act on one reported signal (the sensor); the others on the physics.
+constexpr bool is_generic(fault_type t) noexcept {
+  return t <= fault_type::noise_burst;
+}
+
+/// Every payload key a generic fault may target (machine.cpp acts on these; a dropout drops
+/// the whole stream of the key it names, or every stream without a signal).
+inline constexpr std::array<std::string_view, 26> fault_signal_names{"power_kw",
+                                                                     "energy_kwh",
+                                                                     "voltage_v",
+                                                                     "current_a",
+                                                                     "power_factor",
+                                                                     "frequency_hz",
+                                                                     "production_count",
+                                                                     "production_count_good",
+                                                                     "production_count_bad",
+                                                                     "throughput_units_per_hour",
+                                                                     "speed_percent",
+                                                                     "operating_mode",
+                                                                     "outdoor_temp_c",
+                                                                     "indoor_temp_c",
+                                                                     "machine_temp_c",
+                                                                     "outdoor_humidity_percent",
+                                                                     "indoor_humidity_percent",
+                                                                     "pressure_bar",
+                                                                     "pressure_setpoint_bar",
+                                                                     "flow_rate_m3h",
+                                                                     "supply_air_temp_c",
+                                                                     "return_air_temp_c",
+                                                                     "chilled_water_supply_temp_c",
+                                                                     "chilled_water_return_temp_c",
+                                                                     "cop",
+                                                                     "vibration_mm_s"};
 /// True when a fault of type f can occur on a machine of type m.
 bool fault_applies(fault_type f, machine_type m) noexcept;
 /// The wire signals (payload keys) fault f moves on machine type m; `signal` names the
@@ -195,11 +239,11 @@ struct reading {
 
 /// Everything a model needs from outside for one step.
 struct step_input {
-  sim_time time{};            ///< end of the interval being simulated
-  double dt_s = 1;            ///< interval length
-  local_time local;           ///< `time` on the factory's clock
-  schedule_point schedule;    ///< calendar at `time`
-  weather outdoor;            ///< site climate at `time`
+  sim_time time{};                ///< end of the interval being simulated
+  double dt_s = 1;                ///< interval length
+  local_time local;               ///< `time` on the factory's clock
+  schedule_point schedule;        ///< calendar at `time`
+  weather outdoor;                ///< site climate at `time`
   std::span<const fault> faults;  ///< faults active at `time`
 };
 

@@ -3,6 +3,8 @@
 // Every key here is documented in docs/scenarios.md; change both together.
 #include "scenarios/scenario.hpp"
 
+#include <yaml-cpp/yaml.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
@@ -13,8 +15,6 @@
 #include <unordered_map>
 #include <unordered_set>
 
-#include <yaml-cpp/yaml.h>
-
 #include "scenarios/local_clock.hpp"
 #include "scenarios/text_formats.hpp"
 #include "scenarios/yaml_checker.hpp"
@@ -23,9 +23,12 @@ namespace factorysim::scenarios {
 
 std::string_view to_string(time_mode m) noexcept {
   switch (m) {
-    case time_mode::realtime: return "realtime";
-    case time_mode::accelerated: return "accelerated";
-    case time_mode::backfill: return "backfill";
+    case time_mode::realtime:
+      return "realtime";
+    case time_mode::accelerated:
+      return "accelerated";
+    case time_mode::backfill:
+      return "backfill";
   }
   return "realtime";
 }
@@ -57,38 +60,16 @@ std::string join_problems(const std::vector<scenario_problem>& problems) {
   return out.empty() ? "invalid scenario" : out;
 }
 
-std::string in_quotes(std::string_view s) { return "\"" + std::string{s} + "\""; }
+std::string in_quotes(std::string_view s) {
+  return "\"" + std::string{s} + "\"";
+}
 
 constexpr std::string_view machine_type_names =
     "compressor, hvac, motor (or conveyor), pump, injection_molding";
 
-/// Every payload key a generic fault may target (machines/machine.cpp acts on these; a
-/// dropout drops the whole stream of the key it names, or every stream without a signal).
-constexpr std::string_view signal_names[] = {
-    "power_kw", "energy_kwh", "voltage_v", "current_a", "power_factor", "frequency_hz",
-    "production_count", "production_count_good", "production_count_bad",
-    "throughput_units_per_hour", "speed_percent", "operating_mode", "outdoor_temp_c",
-    "indoor_temp_c", "machine_temp_c", "outdoor_humidity_percent", "indoor_humidity_percent",
-    "pressure_bar", "pressure_setpoint_bar", "flow_rate_m3h", "supply_air_temp_c",
-    "return_air_temp_c", "chilled_water_supply_temp_c", "chilled_water_return_temp_c", "cop",
-    "vibration_mm_s"};
-
-constexpr machines::fault_type all_fault_types[] = {
-    machines::fault_type::spike,          machines::fault_type::dip,
-    machines::fault_type::drift,          machines::fault_type::stuck_sensor,
-    machines::fault_type::dropout,        machines::fault_type::noise_burst,
-    machines::fault_type::air_leak,       machines::fault_type::bearing_wear,
-    machines::fault_type::belt_slip,      machines::fault_type::cavitation,
-    machines::fault_type::heater_failure, machines::fault_type::refrigerant_leak,
-    machines::fault_type::fouled_coil};
-
-bool is_generic(machines::fault_type f) noexcept {
-  return f <= machines::fault_type::noise_burst;
-}
-
 std::string fault_type_names() {
   std::string out;
-  for (auto f : all_fault_types) {
+  for (auto f : machines::all_fault_types) {
     if (!out.empty()) out += ", ";
     out += machines::to_string(f);
   }
@@ -97,7 +78,7 @@ std::string fault_type_names() {
 
 std::string fault_types_for(machines::machine_type m) {
   std::string out;
-  for (auto f : all_fault_types)
+  for (auto f : machines::all_fault_types)
     if (machines::fault_applies(f, m)) {
       if (!out.empty()) out += ", ";
       out += machines::to_string(f);
@@ -114,8 +95,10 @@ std::string replica_suffix(std::size_t k, std::size_t n) {
 }
 
 std::string file_stem(const std::string& file) {
-  std::string stem = file.substr(file.find_last_of('/') == std::string::npos ? 0 : file.find_last_of('/') + 1);
-  if (const auto dot = stem.find_last_of('.'); dot != std::string::npos && dot > 0) stem.resize(dot);
+  std::string stem =
+      file.substr(file.find_last_of('/') == std::string::npos ? 0 : file.find_last_of('/') + 1);
+  if (const auto dot = stem.find_last_of('.'); dot != std::string::npos && dot > 0)
+    stem.resize(dot);
   return stem;
 }
 
@@ -130,8 +113,9 @@ class scenario_reader {
       c_.report(YAML::Mark{}, "", "empty scenario: expected a map with factories and machines");
       return;
     }
-    if (!c_.check_map(root, "", {"name", "description", "seed", "time", "mqtt", "factories",
-                                 "carbon_factors", "machines", "faults", "random_faults"}))
+    if (!c_.check_map(root, "",
+                      {"name", "description", "seed", "time", "mqtt", "factories", "carbon_factors",
+                       "machines", "faults", "random_faults"}))
       return;
     if (auto v = c_.get_string(root, "name", "", false, false)) s.name = *v;
     c_.get_string(root, "description", "");
@@ -207,7 +191,9 @@ class scenario_reader {
     if (auto v = c_.get_integer(n, "shared_sessions", path, between(1, 256)))
       m.shared_sessions = static_cast<int>(*v);
     if (m.reconnect_max_s < m.reconnect_min_s)
-      c_.report(c_.field(n, "reconnect_max_s", path).IsDefined() ? c_.field(n, "reconnect_max_s", path) : n,
+      c_.report(c_.field(n, "reconnect_max_s", path).IsDefined()
+                    ? c_.field(n, "reconnect_max_s", path)
+                    : n,
                 "mqtt.reconnect_max_s", "must be >= reconnect_min_s");
     if (m.password.size() > 0 && m.username.empty())
       c_.report(c_.field(n, "password", path), "mqtt.password", "needs mqtt.username");
@@ -250,8 +236,8 @@ class scenario_reader {
     if (!c_.check_list(n, path)) return std::nullopt;
     static constexpr std::string_view short_names[] = {"sun", "mon", "tue", "wed",
                                                        "thu", "fri", "sat"};
-    static constexpr std::string_view long_names[] = {
-        "sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday"};
+    static constexpr std::string_view long_names[] = {"sunday",   "monday", "tuesday", "wednesday",
+                                                      "thursday", "friday", "saturday"};
     std::array<bool, 7> days{};
     bool ok = true;
     for (std::size_t i = 0; i < n.size(); ++i) {
@@ -292,8 +278,9 @@ class scenario_reader {
   }
 
   void read_calendar(const YAML::Node& n, const std::string& path, machines::calendar& cal) {
-    if (!c_.check_map(n, path, {"shifts", "breaks", "working_days", "off_shift_load",
-                                "weekend_load", "holiday_load", "holidays"}))
+    if (!c_.check_map(n, path,
+                      {"shifts", "breaks", "working_days", "off_shift_load", "weekend_load",
+                       "holiday_load", "holidays"}))
       return;
     if (const YAML::Node shifts = c_.field(n, "shifts", path); shifts.IsDefined()) {
       const std::string shifts_path = join_path(path, "shifts");
@@ -303,7 +290,8 @@ class scenario_reader {
           const std::string p = index_path(shifts_path, i);
           if (!c_.check_map(e, p, {"name", "start", "end", "load"})) continue;
           machines::shift sh;
-          sh.name = c_.get_string(e, "name", p, false, false).value_or("shift-" + std::to_string(i + 1));
+          sh.name =
+              c_.get_string(e, "name", p, false, false).value_or("shift-" + std::to_string(i + 1));
           const auto start = clock_minutes(e, "start", p, true, false);
           const auto end = clock_minutes(e, "end", p, true, true);
           if (start && end && *start == *end % (24 * 60))
@@ -356,9 +344,10 @@ class scenario_reader {
   }
 
   void read_climate(const YAML::Node& n, const std::string& path, machines::climate& cl) {
-    if (!c_.check_map(n, path, {"annual_mean_c", "annual_amplitude_c", "coldest_day_of_year",
-                                "daily_amplitude_c", "warmest_hour", "weather_noise_c",
-                                "humidity_mean_percent", "humidity_amplitude_percent"}))
+    if (!c_.check_map(n, path,
+                      {"annual_mean_c", "annual_amplitude_c", "coldest_day_of_year",
+                       "daily_amplitude_c", "warmest_hour", "weather_noise_c",
+                       "humidity_mean_percent", "humidity_amplitude_percent"}))
       return;
     if (auto v = c_.get_number(n, "annual_mean_c", path, between(-60, 60))) cl.annual_mean_c = *v;
     if (auto v = c_.get_number(n, "annual_amplitude_c", path, between(0, 40)))
@@ -382,11 +371,13 @@ class scenario_reader {
     for (std::size_t i = 0; i < n.size(); ++i) {
       const YAML::Node e = n[i];
       const std::string p = index_path(path, i);
-      if (!c_.check_map(e, p, {"name", "rate_per_kwh", "currency", "time_of_use", "start_hour",
-                               "end_hour", "days", "demand_charge_per_kw"}))
+      if (!c_.check_map(e, p,
+                        {"name", "rate_per_kwh", "currency", "time_of_use", "start_hour",
+                         "end_hour", "days", "demand_charge_per_kw"}))
         continue;
       tariff t;
-      t.name = c_.get_string(e, "name", p, false, false).value_or("tariff-" + std::to_string(i + 1));
+      t.name =
+          c_.get_string(e, "name", p, false, false).value_or("tariff-" + std::to_string(i + 1));
       if (auto v = c_.get_number(e, "rate_per_kwh", p, between(0, 100), true)) t.rate_per_kwh = *v;
       if (auto v = c_.get_string(e, "currency", p)) {
         const bool ok = v->size() == 3 && std::all_of(v->begin(), v->end(), [](char ch) {
@@ -435,8 +426,9 @@ class scenario_reader {
     for (std::size_t i = 0; i < n.size(); ++i) {
       const YAML::Node e = n[i];
       const std::string path = index_path("factories", i);
-      if (!c_.check_map(e, path, {"id", "name", "location", "timezone", "carbon_region",
-                                  "calendar", "climate", "tariffs"}))
+      if (!c_.check_map(e, path,
+                        {"id", "name", "location", "timezone", "carbon_region", "calendar",
+                         "climate", "tariffs"}))
         continue;
       factory f;
       if (auto id = c_.get_uuid(e, "id", path, true)) {
@@ -452,7 +444,8 @@ class scenario_reader {
         const auto [it, inserted] = names.emplace(f.name, path);
         if (!inserted)
           c_.report(c_.field(e, "name", path), join_path(path, "name"),
-                    "duplicate factory name " + in_quotes(f.name) + " (first used by " + it->second + ")");
+                    "duplicate factory name " + in_quotes(f.name) + " (first used by " +
+                        it->second + ")");
       }
       if (auto v = c_.get_string(e, "location", path)) f.location = *v;
       if (auto v = c_.get_string(e, "timezone", path, false, false)) {
@@ -497,7 +490,8 @@ class scenario_reader {
       why = "must not contain the wildcards + or #";
     else if (topic->front() == '$')
       why = "must not start with $ (reserved for the broker)";
-    else if (topic->front() == '/' || topic->back() == '/' || topic->find("//") != std::string::npos)
+    else if (topic->front() == '/' || topic->back() == '/' ||
+             topic->find("//") != std::string::npos)
       why = "must not start or end with / or contain an empty level";
     else if (topic->find('\0') != std::string::npos || topic->size() > 60000)
       why = "must be at most 60000 bytes without NUL";
@@ -522,8 +516,9 @@ class scenario_reader {
       const YAML::Node key = it->first;
       const std::string name = key.IsScalar() ? key.Scalar() : std::string{};
       const std::string p = join_path(path, name);
-      const auto field = std::find_if(fields.begin(), fields.end(),
-                                      [&](const machines::param_field& f) { return f.key == name; });
+      const auto field =
+          std::find_if(fields.begin(), fields.end(),
+                       [&](const machines::param_field& f) { return f.key == name; });
       if (field == fields.end()) {
         std::string message = "unknown parameter " + in_quotes(name) + " for " +
                               std::string{machines::to_string(type)} + " machines";
@@ -555,17 +550,18 @@ class scenario_reader {
     for (std::size_t i = 0; i < n.size(); ++i) {
       const YAML::Node e = n[i];
       const std::string path = index_path("machines", i);
-      if (!c_.check_map(e, path, {"id", "factory", "name", "type", "rated_power_kw",
-                                  "rated_voltage_v", "rated_current_a", "rated_frequency_hz",
-                                  "rated_power_factor", "interval", "topic", "critical",
-                                  "parameters", "replicas"}))
+      if (!c_.check_map(e, path,
+                        {"id", "factory", "name", "type", "rated_power_kw", "rated_voltage_v",
+                         "rated_current_a", "rated_frequency_hz", "rated_power_factor", "interval",
+                         "topic", "critical", "parameters", "replicas"}))
         continue;
       machines::machine_config m;
       machine_entry entry;
       const auto id = c_.get_uuid(e, "id", path, true);
       if (id) m.id = *id;
 
-      if (const YAML::Node f = c_.field(e, "factory", path, s.factories.size() != 1); f.IsDefined()) {
+      if (const YAML::Node f = c_.field(e, "factory", path, s.factories.size() != 1);
+          f.IsDefined()) {
         if (auto fid = c_.uuid_value(f, join_path(path, "factory"))) {
           m.factory_id = *fid;
           if (!factory_index_.contains(*fid))
@@ -574,8 +570,10 @@ class scenario_reader {
       } else if (s.factories.size() == 1) {
         m.factory_id = s.factories.front().id;  // the only factory is the obvious one
       }
-      if (auto v = c_.get_string(e, "name", path, false, false)) m.name = *v;
-      else m.name = m.id;
+      if (auto v = c_.get_string(e, "name", path, false, false))
+        m.name = *v;
+      else
+        m.name = m.id;
       if (const YAML::Node t = c_.field(e, "type", path, true); t.IsDefined()) {
         const std::string p = join_path(path, "type");
         if (auto text = c_.string_value(t, p)) {
@@ -586,13 +584,13 @@ class scenario_reader {
             entry.type_known = true;
             entry.type = *type;
           } else {
-            c_.report(t, p, "unknown machine type " + in_quotes(*text) + " (one of " +
-                                std::string{machine_type_names} + ")");
+            c_.report(t, p,
+                      "unknown machine type " + in_quotes(*text) + " (one of " +
+                          std::string{machine_type_names} + ")");
           }
         }
       }
-      if (auto v = c_.get_number(e, "rated_power_kw", path, above(0), true))
-        m.rated_power_kw = *v;
+      if (auto v = c_.get_number(e, "rated_power_kw", path, above(0), true)) m.rated_power_kw = *v;
       if (auto v = c_.get_number(e, "rated_voltage_v", path, above_up_to(0, 50000)))
         m.rated_voltage_v = *v;
       if (auto v = c_.get_number(e, "rated_current_a", path, above_up_to(0, 1e6)))
@@ -638,12 +636,15 @@ class scenario_reader {
         if (topic && !topic_clash_reported) {
           const auto [it, inserted] = topics.emplace(cfg.topic, path);
           if (!inserted) {
-            c_.report(c_.field(e, "topic", path), join_path(path, "topic"),
-                      "duplicate topic " + in_quotes(cfg.topic) + " (first used by " + it->second + ")");
+            c_.report(
+                c_.field(e, "topic", path), join_path(path, "topic"),
+                "duplicate topic " + in_quotes(cfg.topic) + " (first used by " + it->second + ")");
             topic_clash_reported = true;
           }
         }
-        if (id) machine_ids_.emplace(cfg.id, machine_entry{s.machines.size(), 1, entry.type_known, entry.type});
+        if (id)
+          machine_ids_.emplace(cfg.id,
+                               machine_entry{s.machines.size(), 1, entry.type_known, entry.type});
         s.machines.push_back(std::move(cfg));
       };
       if (!replicated) {
@@ -666,14 +667,17 @@ class scenario_reader {
 
   // ------------------------------------------------------------------------------ faults
   /// Reads `type`; reports unknown types. Applicability is checked by the caller.
-  std::optional<machines::fault_type> read_fault_type(const YAML::Node& e, const std::string& path) {
+  std::optional<machines::fault_type> read_fault_type(const YAML::Node& e,
+                                                      const std::string& path) {
     const YAML::Node t = c_.field(e, "type", path, true);
     if (!t.IsDefined()) return std::nullopt;
     const std::string p = join_path(path, "type");
     auto text = c_.string_value(t, p);
     if (!text) return std::nullopt;
     auto type = machines::parse_fault_type(*text);
-    if (!type) c_.report(t, p, "unknown fault type " + in_quotes(*text) + " (one of " + fault_type_names() + ")");
+    if (!type)
+      c_.report(t, p,
+                "unknown fault type " + in_quotes(*text) + " (one of " + fault_type_names() + ")");
     return type;
   }
 
@@ -685,15 +689,19 @@ class scenario_reader {
     const std::string p = join_path(path, "signal");
     auto text = c_.string_value(n, p, false);
     if (!text) return {};
-    if (type && !is_generic(*type)) {
-      c_.report(n, p, "only generic faults (spike, dip, drift, stuck_sensor, dropout, "
-                      "noise_burst) take a signal; " + std::string{machines::to_string(*type)} +
-                      " acts on the physics");
+    if (type && !machines::is_generic(*type)) {
+      c_.report(n, p,
+                "only generic faults (spike, dip, drift, stuck_sensor, dropout, "
+                "noise_burst) take a signal; " +
+                    std::string{machines::to_string(*type)} + " acts on the physics");
       return {};
     }
-    if (std::find(std::begin(signal_names), std::end(signal_names), *text) == std::end(signal_names)) {
-      std::string message = "unknown signal " + in_quotes(*text) + " (a payload key such as power_kw or pressure_bar)";
-      const std::vector<std::string_view> names(std::begin(signal_names), std::end(signal_names));
+    if (std::find(machines::fault_signal_names.begin(), machines::fault_signal_names.end(),
+                  *text) == machines::fault_signal_names.end()) {
+      std::string message = "unknown signal " + in_quotes(*text) +
+                            " (a payload key such as power_kw or pressure_bar)";
+      const std::vector<std::string_view> names(machines::fault_signal_names.begin(),
+                                                machines::fault_signal_names.end());
       if (const auto suggestion = closest_name(*text, names); !suggestion.empty())
         message += "; did you mean " + in_quotes(suggestion) + "?";
       c_.report(n, p, std::move(message));
@@ -730,7 +738,8 @@ class scenario_reader {
     for (std::size_t i = 0; i < n.size(); ++i) {
       const YAML::Node e = n[i];
       const std::string path = index_path("faults", i);
-      if (!c_.check_map(e, path, {"machine", "type", "severity", "at", "after", "duration", "signal"}))
+      if (!c_.check_map(e, path,
+                        {"machine", "type", "severity", "at", "after", "duration", "signal"}))
         continue;
       const auto type = read_fault_type(e, path);
       const machine_entry* target = fault_target(e, path, type);
@@ -776,8 +785,10 @@ class scenario_reader {
     }
   }
 
-  std::optional<std::pair<double, double>> read_number_pair(const YAML::Node& e, std::string_view key,
-                                                            const std::string& path, number_range range) {
+  std::optional<std::pair<double, double>> read_number_pair(const YAML::Node& e,
+                                                            std::string_view key,
+                                                            const std::string& path,
+                                                            number_range range) {
     const YAML::Node n = c_.field(e, key, path);
     if (!n.IsDefined()) return std::nullopt;
     const std::string p = join_path(path, key);
@@ -793,7 +804,8 @@ class scenario_reader {
     const auto hi = c_.number_value(n[1], index_path(p, 1), range);
     if (!lo || !hi) return std::nullopt;
     if (*hi < *lo) {
-      c_.report(n[1], index_path(p, 1), "max must be >= min (" + n[0].Scalar() + "), got " + n[1].Scalar());
+      c_.report(n[1], index_path(p, 1),
+                "max must be >= min (" + n[0].Scalar() + "), got " + n[1].Scalar());
       return std::nullopt;
     }
     return std::pair{*lo, *hi};
@@ -817,7 +829,8 @@ class scenario_reader {
     const auto hi = c_.duration_value(n[1], index_path(p, 1), min);
     if (!lo || !hi) return std::nullopt;
     if (*hi < *lo) {
-      c_.report(n[1], index_path(p, 1), "max must be >= min (" + n[0].Scalar() + "), got " + n[1].Scalar());
+      c_.report(n[1], index_path(p, 1),
+                "max must be >= min (" + n[0].Scalar() + "), got " + n[1].Scalar());
       return std::nullopt;
     }
     return std::pair{*lo, *hi};

@@ -56,47 +56,6 @@ std::string_view error_name(unsigned status) noexcept {
 /// milliseconds of it still fit every clock comfortably.
 constexpr double max_seconds = 366.0 * 86400.0;
 
-/// Payload keys a generic fault may target (the scenario validator accepts the same).
-constexpr std::string_view signal_names[] = {"power_kw",
-                                             "energy_kwh",
-                                             "voltage_v",
-                                             "current_a",
-                                             "power_factor",
-                                             "frequency_hz",
-                                             "production_count",
-                                             "production_count_good",
-                                             "production_count_bad",
-                                             "throughput_units_per_hour",
-                                             "speed_percent",
-                                             "operating_mode",
-                                             "outdoor_temp_c",
-                                             "indoor_temp_c",
-                                             "machine_temp_c",
-                                             "outdoor_humidity_percent",
-                                             "indoor_humidity_percent",
-                                             "pressure_bar",
-                                             "pressure_setpoint_bar",
-                                             "flow_rate_m3h",
-                                             "supply_air_temp_c",
-                                             "return_air_temp_c",
-                                             "chilled_water_supply_temp_c",
-                                             "chilled_water_return_temp_c",
-                                             "cop",
-                                             "vibration_mm_s"};
-
-constexpr machines::fault_type all_fault_types[] = {
-    machines::fault_type::spike,          machines::fault_type::dip,
-    machines::fault_type::drift,          machines::fault_type::stuck_sensor,
-    machines::fault_type::dropout,        machines::fault_type::noise_burst,
-    machines::fault_type::air_leak,       machines::fault_type::bearing_wear,
-    machines::fault_type::belt_slip,      machines::fault_type::cavitation,
-    machines::fault_type::heater_failure, machines::fault_type::refrigerant_leak,
-    machines::fault_type::fouled_coil};
-
-bool is_generic(machines::fault_type t) noexcept {
-  return static_cast<int>(t) <= static_cast<int>(machines::fault_type::noise_burst);
-}
-
 std::string time_text(machines::sim_time t) {
   std::string s;
   append_time(s, t);
@@ -662,7 +621,7 @@ control_response post_fault(call& c) {
   const auto type = machines::parse_fault_type(type_name);
   if (!type) {
     std::string names;
-    for (auto t : all_fault_types)
+    for (auto t : machines::all_fault_types)
       names += (names.empty() ? "" : ", ") + std::string(machines::to_string(t));
     throw http_error(400, "unknown fault type \"" + type_name + "\" (one of: " + names + ")");
   }
@@ -682,13 +641,13 @@ control_response post_fault(call& c) {
       throw http_error(
           400, "\"signal\" must be a string, got " + std::string(json_type_name(body["signal"])));
     signal = body["signal"].get<std::string>();
-    if (!is_generic(*type))
+    if (!machines::is_generic(*type))
       throw http_error(400,
                        "only generic faults (spike, dip, drift, stuck_sensor, dropout, "
                        "noise_burst) take a signal; " +
                            type_name + " does not");
-    if (std::find(std::begin(signal_names), std::end(signal_names), signal) ==
-        std::end(signal_names))
+    if (std::find(machines::fault_signal_names.begin(), machines::fault_signal_names.end(),
+                  signal) == machines::fault_signal_names.end())
       throw http_error(400, "unknown signal \"" + signal + "\" (a payload key such as power_kw)");
   }
   const std::uint64_t id = c.e.inject_fault(i, *type, severity, duration, signal);
