@@ -1,4 +1,5 @@
 #include "tests/support/mosquitto_server.hpp"
+#include "tests/support/free_port.hpp"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -26,25 +27,6 @@ namespace {
 
 constexpr const char* mosquitto_binary = "/usr/sbin/mosquitto";
 
-/// Asks the kernel for a free loopback port; the broker binds it right after (tiny race, and
-/// start() retries with a new port if the first bind fails).
-int pick_free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) throw std::runtime_error(std::string("socket: ") + std::strerror(errno));
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  socklen_t len = sizeof addr;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    int err = errno;
-    ::close(fd);
-    throw std::runtime_error(std::string("bind/getsockname: ") + std::strerror(err));
-  }
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
 
 bool can_connect(int port) {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);

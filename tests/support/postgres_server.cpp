@@ -1,4 +1,5 @@
 #include "tests/support/postgres_server.hpp"
+#include "tests/support/free_port.hpp"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -26,23 +27,6 @@ namespace {
 
 const std::filesystem::path pg_bin_dir = "/usr/lib/postgresql/15/bin";
 
-int pick_free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) throw std::runtime_error(std::string("socket: ") + std::strerror(errno));
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  socklen_t len = sizeof addr;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    int err = errno;
-    ::close(fd);
-    throw std::runtime_error(std::string("bind/getsockname: ") + std::strerror(err));
-  }
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
 
 std::string read_text(const std::filesystem::path& p) {
   std::ifstream in(p);
