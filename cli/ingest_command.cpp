@@ -75,6 +75,12 @@ void add_ingest_command(CLI::App& app, int& exit_code) {
   cmd->callback([args, &exit_code] {
     auto& opts = args->o;
     opts.flush_interval = std::chrono::milliseconds(args->flush_ms);
+    // Upper bounds checked here: CLI11's range checks let NaN through, and an out-of-range
+    // double -> integer cast below is UB. A ParseError thrown here exits 2 (bad usage).
+    if (!(args->spool_max_mb <= 1e9))
+      throw CLI::ValidationError("--spool-max-mb", "must be a number in (0, 1e9]");
+    if (!(args->max_payload_kib <= 1024 * 1024))
+      throw CLI::ValidationError("--max-payload-kib", "must be a number in (0, 1048576]");
     opts.spool_max_bytes = static_cast<std::uint64_t>(args->spool_max_mb * 1024 * 1024);
     opts.decode.max_payload_bytes = static_cast<std::size_t>(args->max_payload_kib * 1024);
     opts.mode = args->write_mode == "direct"   ? ingest::write_mode::direct

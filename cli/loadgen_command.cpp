@@ -59,6 +59,18 @@ void add_loadgen_command(CLI::App& app, int& exit_code) {
       exit_code = 2;
       return;
     }
+    // Bounded (NaN rejected) so the double -> nanosecond casts in loadgen cannot overflow
+    // (UB): at >= 1 row/s a pacing deadline stays within int64 ns for centuries of rows.
+    if (duration->count() > 0 && !(opts.duration_s <= 31'536'000)) {
+      std::cerr << "factorysim loadgen: --duration must be at most 31536000 s (a year)\n";
+      exit_code = 2;
+      return;
+    }
+    if (opts.rate_rows_per_s != 0 && !(opts.rate_rows_per_s >= 1 && opts.rate_rows_per_s <= 1e9)) {
+      std::cerr << "factorysim loadgen: --rate must be 0 or between 1 and 1e9 rows/s\n";
+      exit_code = 2;
+      return;
+    }
     if (!args->start.empty()) {
       ingest::unix_us t = 0;
       if (!ingest::parse_rfc3339(args->start, t)) {

@@ -80,7 +80,9 @@ int run(const run_args& a) {
     if (!t) return bad_usage("--to: not an RFC 3339 time: " + *a.to);
     s.to = *t;
   }
-  if (a.shutdown_timeout_s < 0) return bad_usage("--shutdown-timeout must be >= 0");
+  // Bounded (and NaN rejected) so the `* 1000` cast to long below cannot overflow (UB).
+  if (!(a.shutdown_timeout_s >= 0 && a.shutdown_timeout_s <= 86'400))
+    return bad_usage("--shutdown-timeout must be between 0 and 86400 seconds");
 
   boost::asio::io_context io(1);
   std::unique_ptr<sim::message_sink> sink;

@@ -482,6 +482,36 @@ TEST(sim_integration, run_validates_like_validate_and_exits_2) {
       << err;
 }
 
+// Numbers that would overflow a double -> integer cast (UB) are bad usage, checked before
+// any connection is tried (the database and broker addresses here lead nowhere).
+TEST(sim_integration, out_of_range_numeric_options_exit_2) {
+  std::string err;
+  for (const char* v : {"1e300", "nan", "-1"}) {
+    EXPECT_EQ(run_factorysim({"run", demo, "--output", "/dev/null", "--shutdown-timeout", v}, err,
+                             30s),
+              2)
+        << v << ": " << err;
+  }
+  const std::vector<std::string> ingest = {"ingest", "--db", "host=/nonexistent dbname=x",
+                                           "--mqtt-port", "1", "--spool-dir", "/nonexistent/spool"};
+  for (const char* opt : {"--spool-max-mb", "--max-payload-kib"}) {
+    for (const char* v : {"1e300", "nan"}) {
+      auto args = ingest;
+      args.insert(args.end(), {opt, v});
+      EXPECT_EQ(run_factorysim(args, err, 30s), 2) << opt << ' ' << v << ": " << err;
+    }
+  }
+  const std::vector<std::string> loadgen = {"loadgen", "--db", "host=/nonexistent dbname=x",
+                                            "--scenario", demo};
+  for (const std::vector<std::string>& extra :
+       {std::vector<std::string>{"--duration", "1e300"}, {"--duration", "nan"},
+        {"--rows", "10", "--rate", "1e-300"}, {"--rows", "10", "--rate", "nan"}}) {
+    auto args = loadgen;
+    args.insert(args.end(), extra.begin(), extra.end());
+    EXPECT_EQ(run_factorysim(args, err, 30s), 2) << extra[0] << ' ' << extra[1] << ": " << err;
+  }
+}
+
 TEST(sim_integration, realtime_timestamps_follow_the_wall_clock_on_interval_boundaries) {
   const fs::path dir = temp_dir();
   const auto before = std::chrono::time_point_cast<std::chrono::milliseconds>(
