@@ -785,23 +785,26 @@ class scenario_reader {
     }
   }
 
-  std::optional<std::pair<double, double>> read_number_pair(const YAML::Node& e,
-                                                            std::string_view key,
-                                                            const std::string& path,
-                                                            number_range range) {
+  /// A value or a list [min, max] of values (e.g. `severity: [0.3, 0.8]`); read_value checks
+  /// one element and reports its problems. A single value v means [v, v].
+  template <class T, class ReadValue>
+  std::optional<std::pair<T, T>> read_range_pair(const YAML::Node& e, std::string_view key,
+                                                 const std::string& path, std::string_view what,
+                                                 ReadValue read_value) {
     const YAML::Node n = c_.field(e, key, path);
     if (!n.IsDefined()) return std::nullopt;
     const std::string p = join_path(path, key);
     if (n.IsScalar()) {
-      if (auto v = c_.number_value(n, p, range)) return std::pair{*v, *v};
+      if (std::optional<T> v = read_value(n, p)) return std::pair{*v, *v};
       return std::nullopt;
     }
     if (!n.IsSequence() || n.size() != 2) {
-      c_.report(n, p, "must be a number or a list [min, max], got " + describe(n));
+      c_.report(n, p,
+                "must be " + std::string{what} + " or a list [min, max], got " + describe(n));
       return std::nullopt;
     }
-    const auto lo = c_.number_value(n[0], index_path(p, 0), range);
-    const auto hi = c_.number_value(n[1], index_path(p, 1), range);
+    const std::optional<T> lo = read_value(n[0], index_path(p, 0));
+    const std::optional<T> hi = read_value(n[1], index_path(p, 1));
     if (!lo || !hi) return std::nullopt;
     if (*hi < *lo) {
       c_.report(n[1], index_path(p, 1),
@@ -811,29 +814,21 @@ class scenario_reader {
     return std::pair{*lo, *hi};
   }
 
+  std::optional<std::pair<double, double>> read_number_pair(const YAML::Node& e,
+                                                            std::string_view key,
+                                                            const std::string& path,
+                                                            number_range range) {
+    return read_range_pair<double>(
+        e, key, path, "a number",
+        [&](const YAML::Node& v, const std::string& p) { return c_.number_value(v, p, range); });
+  }
+
   std::optional<std::pair<std::chrono::milliseconds, std::chrono::milliseconds>> read_duration_pair(
       const YAML::Node& e, std::string_view key, const std::string& path) {
-    const YAML::Node n = c_.field(e, key, path);
-    if (!n.IsDefined()) return std::nullopt;
-    const std::string p = join_path(path, key);
     constexpr std::chrono::milliseconds min{1000};
-    if (n.IsScalar()) {
-      if (auto v = c_.duration_value(n, p, min)) return std::pair{*v, *v};
-      return std::nullopt;
-    }
-    if (!n.IsSequence() || n.size() != 2) {
-      c_.report(n, p, "must be a duration or a list [min, max], got " + describe(n));
-      return std::nullopt;
-    }
-    const auto lo = c_.duration_value(n[0], index_path(p, 0), min);
-    const auto hi = c_.duration_value(n[1], index_path(p, 1), min);
-    if (!lo || !hi) return std::nullopt;
-    if (*hi < *lo) {
-      c_.report(n[1], index_path(p, 1),
-                "max must be >= min (" + n[0].Scalar() + "), got " + n[1].Scalar());
-      return std::nullopt;
-    }
-    return std::pair{*lo, *hi};
+    return read_range_pair<std::chrono::milliseconds>(
+        e, key, path, "a duration",
+        [&](const YAML::Node& v, const std::string& p) { return c_.duration_value(v, p, min); });
   }
 
   void read_random_faults(const YAML::Node& n, scenario& s) {
