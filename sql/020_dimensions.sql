@@ -9,6 +9,18 @@ BEGIN
   RETURN NEW;
 END $$;
 
+-- Attaches set_updated_at() to a table once (re-running a migration adds nothing).
+CREATE OR REPLACE FUNCTION ensure_updated_at_trigger(t text) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgname = t || '_set_updated_at'
+                 AND tgrelid = format('%I.%I', current_schema(), t)::regclass) THEN
+    EXECUTE format('CREATE TRIGGER %I BEFORE UPDATE ON %I FOR EACH ROW '
+                   'WHEN (OLD.* IS DISTINCT FROM NEW.*) EXECUTE FUNCTION set_updated_at()',
+                   t || '_set_updated_at', t);
+  END IF;
+END $$;
+
 CREATE TABLE IF NOT EXISTS factories (
   id            uuid PRIMARY KEY DEFAULT gen_random_uuid(),
   name          text NOT NULL UNIQUE,
@@ -49,16 +61,4 @@ CREATE TABLE IF NOT EXISTS machines (
 CREATE INDEX IF NOT EXISTS machines_factory_id_idx ON machines (factory_id);
 CREATE UNIQUE INDEX IF NOT EXISTS machines_mqtt_topic_key ON machines (mqtt_topic) WHERE mqtt_topic IS NOT NULL;
 
-DO $$
-DECLARE
-  t text;
-BEGIN
-  FOREACH t IN ARRAY ARRAY['factories', 'machines'] LOOP
-    IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgname = t || '_set_updated_at'
-                   AND tgrelid = format('%I.%I', current_schema(), t)::regclass) THEN
-      EXECUTE format('CREATE TRIGGER %I BEFORE UPDATE ON %I FOR EACH ROW '
-                     'WHEN (OLD.* IS DISTINCT FROM NEW.*) EXECUTE FUNCTION set_updated_at()',
-                     t || '_set_updated_at', t);
-    END IF;
-  END LOOP;
-END $$;
+SELECT ensure_updated_at_trigger(t) FROM unnest(ARRAY['factories', 'machines']) AS t;

@@ -73,16 +73,4 @@ CREATE TABLE IF NOT EXISTS ingest_rejects (
 );
 CREATE INDEX IF NOT EXISTS ingest_rejects_received_at_idx ON ingest_rejects (received_at);
 
-DO $$
-DECLARE
-  t text;
-BEGIN
-  FOREACH t IN ARRAY ARRAY['machine_status', 'anomalies'] LOOP
-    IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgname = t || '_set_updated_at'
-                   AND tgrelid = format('%I.%I', current_schema(), t)::regclass) THEN
-      EXECUTE format('CREATE TRIGGER %I BEFORE UPDATE ON %I FOR EACH ROW '
-                     'WHEN (OLD.* IS DISTINCT FROM NEW.*) EXECUTE FUNCTION set_updated_at()',
-                     t || '_set_updated_at', t);
-    END IF;
-  END LOOP;
-END $$;
+SELECT ensure_updated_at_trigger(t) FROM unnest(ARRAY['machine_status', 'anomalies']) AS t;

@@ -64,18 +64,12 @@ BEGIN
   RETURN NULL;
 END $$;
 
+SELECT ensure_updated_at_trigger(t) FROM unnest(ARRAY['energy_tariffs', 'carbon_factors']) AS t;
+
 DO $$
 DECLARE
   t text;
 BEGIN
-  FOREACH t IN ARRAY ARRAY['energy_tariffs', 'carbon_factors'] LOOP
-    IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgname = t || '_set_updated_at'
-                   AND tgrelid = format('%I.%I', current_schema(), t)::regclass) THEN
-      EXECUTE format('CREATE TRIGGER %I BEFORE UPDATE ON %I FOR EACH ROW '
-                     'WHEN (OLD.* IS DISTINCT FROM NEW.*) EXECUTE FUNCTION set_updated_at()',
-                     t || '_set_updated_at', t);
-    END IF;
-  END LOOP;
   FOREACH t IN ARRAY ARRAY['factories', 'machines', 'energy_tariffs', 'carbon_factors'] LOOP
     IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgname = t || '_audit_insert_delete'
                    AND tgrelid = format('%I.%I', current_schema(), t)::regclass) THEN
