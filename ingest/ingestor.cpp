@@ -1,11 +1,10 @@
 #include "ingest/ingestor.hpp"
 
-#include <mosquitto.h>
-#include <mqtt_protocol.h>
-
 #include <algorithm>
 #include <condition_variable>
 #include <deque>
+#include <memory>
+#include <span>
 #include <mutex>
 #include <ostream>
 #include <sstream>
@@ -13,6 +12,7 @@
 #include <vector>
 
 #include "ingest/batch_writer.hpp"
+#include "ingest/mqtt_subscriber.hpp"
 #include "ingest/spool.hpp"
 
 namespace factorysim::ingest {
@@ -55,15 +55,13 @@ class ingestor {
     c_.spool_bytes = spool_.bytes();
   }
   ~ingestor() {
-    if (mosq_) mosquitto_destroy(mosq_);
+    if (mqtt_) mqtt_->stop();
   }
 
   ingest_summary run(const std::atomic<bool>& stop);
 
  private:
-  static void on_connect(mosquitto* m, void* self, int rc);
-  static void on_message(mosquitto* m, void* self, const mosquitto_message* msg);
-  static void on_subscribe(mosquitto* m, void* self, int mid, int count, const int* granted);
+  void on_messages(std::span<const mqtt_message_view> messages);
   void start_mqtt();
   void stop_mqtt();
   void writer_loop();
@@ -85,7 +83,7 @@ class ingestor {
   batch_writer writer_;
   spool spool_;
   counters c_;
-  mosquitto* mosq_ = nullptr;
+  std::unique_ptr<mqtt_subscriber> mqtt_;
 
   std::mutex queue_mutex_;
   std::condition_variable not_empty_;
@@ -104,85 +102,52 @@ class ingestor {
   std::uint64_t last_status_rejects_ = 0;
 };
 
-void ingestor::on_connect(mosquitto* m, void* self_ptr, int rc) {
-  auto* self = static_cast<ingestor*>(self_ptr);
-  if (rc != 0) {
-    self->say(std::string("broker refused the connection: ") + mosquitto_connack_string(rc));
-    return;
+void ingestor::on_messages(std::span<const mqtt_message_view> messages) {
+  // Decoded here, on the network thread, so the writer thread only batches and commits.
+  std::vector<pending_message> decoded(messages.size());
+  const unix_us now = wall_now_us();
+  decode_options d = o_.decode;
+  d.now_us = now;
+  for (std::size_t i = 0; i < messages.size(); ++i) {
+    pending_message& m = decoded[i];
+    m.topic.assign(messages[i].topic);
+    m.payload.assign(messages[i].payload);
+    m.received_us = now;
+    m.result = decode_message(m.topic, m.payload, d);
   }
-  // Subscribing again after every connect is harmless with a persistent session and needed
-  // when the broker lost it.
-  std::string pattern = self->o_.group.empty() ? self->o_.topic
-                                               : "$share/" + self->o_.group + "/" + self->o_.topic;
-  const int sub_rc = self->o_.group.empty()
-                         ? mosquitto_subscribe(m, nullptr, pattern.c_str(), 1)
-                         : mosquitto_subscribe_v5(m, nullptr, pattern.c_str(), 1, 0, nullptr);
-  if (sub_rc != MOSQ_ERR_SUCCESS)
-    self->say("subscribe to " + pattern + " failed: " + mosquitto_strerror(sub_rc));
-}
-
-void ingestor::on_subscribe(mosquitto*, void* self_ptr, int, int count, const int* granted) {
-  auto* self = static_cast<ingestor*>(self_ptr);
-  // Tests wait for this line before publishing: from here on the session holds our messages.
-  if (count >= 1 && granted[0] <= 2)
-    self->say("subscribed (QoS " + std::to_string(granted[0]) + ")");
-  else
-    self->say("subscription refused by the broker");
-}
-
-void ingestor::on_message(mosquitto*, void* self_ptr, const mosquitto_message* msg) {
-  auto* self = static_cast<ingestor*>(self_ptr);
-  pending_message m;
-  m.topic = msg->topic ? msg->topic : "";
-  m.payload.assign(static_cast<const char*>(msg->payload),
-                   static_cast<std::size_t>(std::max(msg->payloadlen, 0)));
-  m.received_us = wall_now_us();
-  decode_options d = self->o_.decode;
-  d.now_us = m.received_us;
-  m.result = decode_message(m.topic, m.payload, d);
-  self->last_message_at_ = clock::now().time_since_epoch().count();
+  last_message_at_ = clock::now().time_since_epoch().count();
+  bool wake_writer = false;
   {
-    std::unique_lock lock(self->queue_mutex_);
+    std::unique_lock lock(queue_mutex_);
     // Full queue: block the network thread, so the broker holds further messages for our
-    // session instead of us holding them in memory.
-    self->not_full_.wait(lock, [&] {
-      return self->queue_.size() < self->capacity_ || self->unblock_producers_;
-    });
-    self->queue_.push_back(std::move(m));
+    // session instead of us holding them in memory. (One read's worth may go past capacity.)
+    not_full_.wait(lock, [&] { return queue_.size() < capacity_ || unblock_producers_; });
+    const bool was_empty = queue_.empty();
+    for (auto& m : decoded) queue_.push_back(std::move(m));
+    // The writer sleeps until the queue holds a batch or its oldest message is due; only
+    // those two events need a wake-up, not every message.
+    wake_writer = was_empty || queue_.size() >= o_.batch_rows;
   }
-  self->not_empty_.notify_one();
-  ++self->c_.received;
+  if (wake_writer) not_empty_.notify_one();
+  c_.received += messages.size();
 }
 
 void ingestor::start_mqtt() {
-  const bool v5 = !o_.group.empty();
-  mosq_ = mosquitto_new(o_.client_id.c_str(), /*clean_session=*/false, this);
-  if (!mosq_) throw std::runtime_error("mosquitto_new failed (client id empty?)");
-  if (v5) mosquitto_int_option(mosq_, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5);
-  if (!o_.username.empty())
-    mosquitto_username_pw_set(mosq_, o_.username.c_str(),
-                              o_.password.empty() ? nullptr : o_.password.c_str());
-  mosquitto_connect_callback_set(mosq_, on_connect);
-  mosquitto_message_callback_set(mosq_, on_message);
-  mosquitto_subscribe_callback_set(mosq_, on_subscribe);
-  mosquitto_reconnect_delay_set(mosq_, 1, 10, true);
-  int rc = MOSQ_ERR_SUCCESS;
-  if (v5) {
-    // MQTT v5 ends a session at disconnect unless it has an expiry interval.
-    mosquitto_property* props = nullptr;
-    mosquitto_property_add_int32(&props, MQTT_PROP_SESSION_EXPIRY_INTERVAL, 7 * 24 * 3600);
-    rc = mosquitto_connect_bind_v5(mosq_, o_.mqtt_host.c_str(), o_.mqtt_port, o_.keepalive_s,
-                                   nullptr, props);
-    mosquitto_property_free_all(&props);
-  } else {
-    rc = mosquitto_connect(mosq_, o_.mqtt_host.c_str(), o_.mqtt_port, o_.keepalive_s);
-  }
-  if (rc != MOSQ_ERR_SUCCESS)
-    throw std::runtime_error("cannot connect to MQTT broker " + o_.mqtt_host + ":" +
-                             std::to_string(o_.mqtt_port) + ": " + mosquitto_strerror(rc));
-  rc = mosquitto_loop_start(mosq_);
-  if (rc != MOSQ_ERR_SUCCESS)
-    throw std::runtime_error(std::string("mosquitto_loop_start: ") + mosquitto_strerror(rc));
+  mqtt_subscriber_options s;
+  s.host = o_.mqtt_host;
+  s.port = o_.mqtt_port;
+  s.client_id = o_.client_id;
+  s.username = o_.username;
+  s.password = o_.password;
+  s.keepalive_s = o_.keepalive_s;
+  // --group needs MQTT v5 ($share/...); v5 also needs a session expiry to keep the session.
+  s.version = o_.group.empty() ? mqtt::protocol::v311 : mqtt::protocol::v5;
+  s.filter = o_.group.empty() ? o_.topic : "$share/" + o_.group + "/" + o_.topic;
+  mqtt_subscriber_handlers h;
+  h.on_messages = [this](std::span<const mqtt_message_view> m) { on_messages(m); };
+  h.on_log = [this](const std::string& line) { say(line); };
+  mqtt_ = std::make_unique<mqtt_subscriber>(std::move(s), std::move(h));
+  mqtt_->start();
 }
 
 void ingestor::stop_mqtt() {
@@ -191,8 +156,7 @@ void ingestor::stop_mqtt() {
     unblock_producers_ = true;
   }
   not_full_.notify_all();
-  mosquitto_disconnect(mosq_);
-  mosquitto_loop_stop(mosq_, false);
+  if (mqtt_) mqtt_->stop();
   {
     std::lock_guard lock(queue_mutex_);
     consuming_stopped_ = true;
@@ -418,11 +382,17 @@ ingest_summary ingestor::run(const std::atomic<bool>& stop) {
   std::thread writer([this] { writer_loop(); });
   auto last_status = clock::now();
   std::string why = "stop requested";
+  bool subscriber_failed = false;
   for (;;) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
     if (stop) break;
     if (writer_failed_) {
       why = "writer failed";
+      break;
+    }
+    if (!mqtt_->running()) {
+      why = "MQTT subscriber stopped";
+      subscriber_failed = true;
       break;
     }
     if (o_.max_messages && c_.received >= o_.max_messages) {
@@ -446,6 +416,7 @@ ingest_summary ingestor::run(const std::atomic<bool>& stop) {
   writer.join();
   print_status(std::max(1e-3, std::chrono::duration<double>(clock::now() - last_status).count()));
   if (writer_failed_) throw std::runtime_error("writer failed: " + writer_error_);
+  if (subscriber_failed) throw std::runtime_error("MQTT subscriber stopped (reason above)");
   ingest_summary s;
   s.received = c_.received;
   for (std::size_t i = 0; i < stream_count; ++i) {
@@ -478,7 +449,6 @@ ingest_summary ingestor::run(const std::atomic<bool>& stop) {
 
 ingest_summary run_ingest(const ingest_options& options, const std::atomic<bool>& stop,
                           std::ostream& log) {
-  mosquitto_lib_init();
   ingestor i(options, log);
   return i.run(stop);
 }

@@ -1,9 +1,9 @@
 #pragma once
-/// `factorysim ingest`: MQTT (libmosquitto, QoS 1, persistent session) -> decoder -> bounded
+/// `factorysim ingest`: MQTT (mqtt_subscriber, QoS 1, persistent session) -> decoder -> bounded
 /// queue -> writer thread -> PostgreSQL (batch_writer), with an on-disk spool while the
 /// database is away. See docs/ingest.md for the guarantees and what kill -9 can lose.
 ///
-/// Threads: libmosquitto's own network thread (mosquitto_loop_start) decodes and enqueues;
+/// Threads: the subscriber's network thread decodes a whole read of messages and enqueues it;
 /// one writer thread batches, commits, spools and replays; the caller's thread prints the
 /// status line and watches the stop conditions.
 
