@@ -9,7 +9,8 @@
 #     10 simulated minutes = 3.6 M readings) -> mosquitto -> `factorysim ingest` -> PostgreSQL:
 #     sustained rows/s and rows lost.
 #   bench/ingest_bench.sh [BUILD_DIR]        (default: build)
-# Env: E2E_SCENARIO (default bench/ingest_e2e.yaml), ROWS (default 2000000), WORKERS (2), BATCH_ROWS (20000), SKIP_COPY=1 / SKIP_E2E=1 (skip a
+# Env: E2E_SCENARIO (default bench/ingest_e2e.yaml), DB_INIT_ARGS (extra `db init` options, e.g.
+# --no-timeseries-fk), ROWS (default 2000000), WORKERS (2), BATCH_ROWS (20000), SKIP_COPY=1 / SKIP_E2E=1 (skip a
 # part), KEEP=1 (keep the temp dir).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -43,7 +44,7 @@ now() { date +%s.%N; }
 json_field() { python3 -c "import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])" "$1" "$2"; }
 
 echo "ingest_bench: PostgreSQL at $db; $rows rows, $workers workers, batches of $batch" >&2
-"$bin" db init --db "$db" --scenario "$root/scenarios/demo-plant.yaml" >&2
+"$bin" db init --db "$db" --scenario "$root/scenarios/demo-plant.yaml" ${DB_INIT_ARGS:-} >&2
 sql -c "SELECT ensure_partitions('2024-05-31', '2024-08-01')" >/dev/null
 indexes=$(sql -tAc "SELECT string_agg(indexname, ', ') FROM pg_indexes WHERE tablename = 'energy_readings'")
 cols="time, machine_id, power_kw, energy_kwh, energy_total_kwh, voltage_v, current_a, power_factor, frequency_hz, seq"
@@ -137,4 +138,8 @@ published=$(sed -n 's/.*published \([0-9]*\) messages.*/\1/p' "$work/run.log")
 printf 'MQTT end to end:            %10.0f rows/s   (%s readings stored of %s expected in %.1f s; simulator done after %.1f s; %s messages published)\n' \
   "$(python3 -c "print($got / ($t1 - $t0))")" "$got" "$expected" "$(python3 -c "print($t1 - $t0)")" "$(python3 -c "print($t_pub - $t0)")" "${published:-?}"
 grep 'done:' "$work/ingest.log" >&2 || true
-[ "$got" = "$expected" ] || { echo "ingest_bench: LOST $((expected - got)) readings" >&2; exit 1; }
+if [ "$got" != "$expected" ]; then
+  KEEP=1  # keep the logs of a run that lost readings
+  echo "ingest_bench: LOST $((expected - got)) readings; logs kept in $work (ingest.log, run.log, mosquitto/log)" >&2
+  exit 1
+fi
