@@ -120,21 +120,22 @@ for _ in $(seq 100); do grep -q subscribed "$work/ingest.log" && break; sleep 0.
 t0=$(now)
 "$bin" run "$scenario" --mqtt-port "$port" --control off --no-progress 2>"$work/run.log"
 t_pub=$(now)
-# Wait until the ingestor has committed every reading (its status line counts new rows).
+published=$(sed -n 's/.*published \([0-9]*\) messages.*/\1/p' "$work/run.log")
+# Wait until the ingestor has committed a new row for every published message (its status
+# line counts them). Not "received": redeliveries count there too.
 stored() { sql -tAc "SELECT (SELECT count(*) FROM energy_readings) + (SELECT count(*) FROM production_data) + (SELECT count(*) FROM environmental_data)"; }
 deadline=$(( $(date +%s) + 600 ))
 while :; do
-  last=$(grep 'received' "$work/ingest.log" | tail -1 || true)
-  received=$(sed -n 's/.*received \([0-9]*\).*/\1/p' <<<"$last")
+  last=$(grep 'new rows' "$work/ingest.log" | tail -1 || true)
+  new_rows=$(sed -n 's/.* new rows \([0-9]*\).*/\1/p' <<<"$last")
   queue=$(sed -n 's/.* queue \([0-9]*\).*/\1/p' <<<"$last")
-  if [ -n "$received" ] && [ "$received" -ge "$expected" ] && [ "$queue" = 0 ]; then break; fi
+  if [ -n "$new_rows" ] && [ "$new_rows" -ge "${published:-$expected}" ] && [ "$queue" = 0 ]; then break; fi
   [ "$(date +%s)" -lt "$deadline" ] || break
   sleep 0.2
 done
 kill -TERM "$ingest_pid"; wait "$ingest_pid" || true
 t1=$(now)
 got=$(stored)
-published=$(sed -n 's/.*published \([0-9]*\) messages.*/\1/p' "$work/run.log")
 printf 'MQTT end to end:            %10.0f rows/s   (%s readings stored of %s expected in %.1f s; simulator done after %.1f s; %s messages published)\n' \
   "$(python3 -c "print($got / ($t1 - $t0))")" "$got" "$expected" "$(python3 -c "print($t1 - $t0)")" "$(python3 -c "print($t_pub - $t0)")" "${published:-?}"
 grep 'done:' "$work/ingest.log" >&2 || true

@@ -356,7 +356,9 @@ void ingestor::print_status(double interval_s) {
   }
   std::uint64_t rejects = 0;
   for (const auto& r : c_.rejects) rejects += r;
-  s << " | received " << c_.received << " batches " << c_.transactions << " rejects " << rejects
+  std::uint64_t new_rows = 0;
+  for (const auto& n : c_.inserted) new_rows += n;
+  s << " | received " << c_.received << " new rows " << new_rows << " batches " << c_.transactions << " rejects " << rejects
     << " (+" << rejects - last_status_rejects_ << ") queue " << queued << " spool "
     << c_.spool_files << " batches/" << c_.spool_bytes / 1024 << " KiB db "
     << (c_.db_up ? "up" : "DOWN");

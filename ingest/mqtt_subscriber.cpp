@@ -291,6 +291,7 @@ bool mqtt_subscriber::serve(int fd) {
   // Ping after 3/4 of the keepalive without sending: the broker gives up after 1.5 x, and a
   // busy machine may be slow to schedule us.
   const auto ping_after = std::chrono::duration_cast<milliseconds>(keepalive) * 3 / 4;
+  const auto stall_limit = std::max<milliseconds>(milliseconds(60'000), 3 * keepalive);
   std::vector<mqtt_message_view> batch;
   std::string acks;
 
@@ -360,7 +361,13 @@ bool mqtt_subscriber::serve(int fd) {
       counters_.messages += batch.size();
     }
     if (!acks.empty()) {
-      if (!send_all(fd, acks, -1, milliseconds(10'000), error)) {
+      // mosquitto 2.0 reads one packet per socket per turn of its event loop, so under load
+      // our PUBACKs pile up in the socket buffers and a send can wait seconds for room while
+      // the broker still works through them. Giving up early would only make it redeliver
+      // (duplicates, and the backlog starts over); only a broker that takes nothing for the
+      // stall limit is treated as gone. stop() still interrupts the wait.
+      if (!send_all(fd, acks, wake_fd_[0], stall_limit, error)) {
+        if (stopping_) return false;
         log("acknowledgements not sent to " + where + ": " + error + "; reconnecting");
         return true;
       }
@@ -390,7 +397,8 @@ bool mqtt_subscriber::serve(int fd) {
       } else if (clock::now() - last_sent >= ping_after) {
         std::string ping;
         mqtt::encode_pingreq(ping);
-        if (!send_all(fd, ping, -1, milliseconds(10'000), error)) {
+        if (!send_all(fd, ping, wake_fd_[0], stall_limit, error)) {
+          if (stopping_) return false;
           log("PINGREQ not sent to " + where + ": " + error + "; reconnecting");
           return true;
         }
