@@ -8,7 +8,7 @@ build_dir="${1:-build}"
 
 packages=(
   build-essential cmake ninja-build pkg-config git
-  libboost-dev libyaml-cpp-dev libmosquitto-dev libpq-dev libpqxx-dev
+  libboost-dev libyaml-cpp-dev libmosquitto-dev libssl-dev libpq-dev libpqxx-dev
   nlohmann-json3-dev libcli11-dev libhowardhinnant-date-dev tzdata
   libgtest-dev libgmock-dev libbenchmark-dev
   mosquitto mosquitto-clients postgresql-15 postgresql-client-15

@@ -66,7 +66,7 @@ class mqtt_client {
   /// Closes the connection without DISCONNECT (the broker publishes the last will); call
   /// async_shutdown first for a clean end.
   ~mqtt_client();
-  mqtt_client(const mqtt_client&) = delete;  ///< owns a libmosquitto handle
+  mqtt_client(const mqtt_client&) = delete;  ///< owns a socket and a session
   mqtt_client& operator=(const mqtt_client&) = delete;
 
   /// Starts connecting; retries with backoff until connected or shut down.

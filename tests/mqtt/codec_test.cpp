@@ -1,8 +1,9 @@
-// Unit tests of the MQTT 3.1.1 / 5.0 codec: the encoders' exact bytes, the incremental
+// Unit tests of the MQTT 3.1.1 / 5.0 codec shared by the simulator's publisher and the
+// ingestor's subscriber: the encoders' exact bytes, the incremental
 // packet cutter (every remaining-length width, every prefix, limits) and the body parsers.
 // Expected and input bytes are written out by hand from the MQTT specifications, never
 // produced by the encoder under test.
-#include "ingest/mqtt_codec.hpp"
+#include "mqtt/codec.hpp"
 
 #include <gtest/gtest.h>
 
@@ -12,7 +13,7 @@
 #include <string>
 #include <vector>
 
-namespace factorysim::ingest::mqtt {
+namespace factorysim::mqtt {
 namespace {
 
 /// Bytes from a list of values 0..255.
@@ -148,6 +149,160 @@ TEST(mqtt_encode_connect, long_client_id_uses_a_two_byte_remaining_length) {
   EXPECT_BYTES(bytes({0x10, 0xD4, 0x01, 0x00, 0x04}), out.substr(0, 5));
   EXPECT_BYTES(bytes({0x00, 0xC8}), out.substr(13, 2));
   EXPECT_EQ(std::string(200, 'x'), out.substr(15));
+}
+
+TEST(mqtt_encode_connect, v311_last_will_qos1_retained) {
+  connect_options o;
+  o.client_id = "m";
+  o.keepalive_s = 30;
+  o.will_topic = "a/s";
+  o.will_payload = "off";
+  o.will_qos = 1;
+  o.will_retain = true;
+  std::string out;
+  encode_connect(out, o);
+  // Flags: will retain 0x20 | will QoS 1 << 3 = 0x08 | will flag 0x04 = 0x2C. The payload
+  // holds client id, will topic, will message (each with a two-byte length).
+  EXPECT_BYTES(bytes({0x10, 0x17, 0x00, 0x04, 'M', 'Q', 'T', 'T', 0x04, 0x2C, 0x00, 0x1E,
+                      0x00, 0x01, 'm', 0x00, 0x03, 'a', '/', 's', 0x00, 0x03, 'o', 'f', 'f'}),
+               out);
+}
+
+TEST(mqtt_encode_connect, v311_will_comes_before_the_login) {
+  connect_options o;
+  o.client_id = "m";
+  o.clean_start = true;
+  o.keepalive_s = 10;
+  o.will_topic = "w";
+  o.will_payload = "";
+  o.will_qos = 2;
+  o.will_retain = false;
+  o.username = "u";
+  o.password = "p";
+  std::string out;
+  encode_connect(out, o);
+  // Flags: user 0x80 | password 0x40 | will QoS 2 << 3 = 0x10 | will 0x04 | clean 0x02.
+  EXPECT_BYTES(bytes({0x10, 0x18, 0x00, 0x04, 'M', 'Q', 'T', 'T', 0x04, 0xD6, 0x00, 0x0A,
+                      0x00, 0x01, 'm', 0x00, 0x01, 'w', 0x00, 0x00, 0x00, 0x01, 'u', 0x00,
+                      0x01, 'p'}),
+               out);
+}
+
+TEST(mqtt_encode_connect, v5_will_has_an_empty_property_list) {
+  connect_options o;
+  o.version = protocol::v5;
+  o.client_id = "m";
+  o.keepalive_s = 30;
+  o.will_topic = "w";
+  o.will_payload = "x";
+  o.will_qos = 0;
+  std::string out;
+  encode_connect(out, o);
+  // Connect properties length 0, then client id, will properties length 0, will topic/payload.
+  EXPECT_BYTES(bytes({0x10, 0x15, 0x00, 0x04, 'M', 'Q', 'T', 'T', 0x05, 0x04, 0x00, 0x1E, 0x00,
+                      0x00, 0x01, 'm', 0x00, 0x00, 0x01, 'w', 0x00, 0x01, 'x'}),
+               out);
+}
+
+TEST(mqtt_encode_publish, qos0_has_no_packet_id) {
+  std::string out = "ab";
+  const auto at = encode_publish(out, protocol::v311, "t/1", "hi", 0, false, 77);
+  EXPECT_EQ(at, 2u);
+  EXPECT_BYTES(bytes({'a', 'b', 0x30, 0x07, 0x00, 0x03, 't', '/', '1', 'h', 'i'}), out);
+}
+
+TEST(mqtt_encode_publish, qos1_retained_with_packet_id) {
+  std::string out;
+  encode_publish(out, protocol::v311, "t", "{}", 1, true, 0x1234);
+  // 0x30 | QoS 1 << 1 | retain 1 = 0x33; topic, packet id 12 34, payload.
+  EXPECT_BYTES(bytes({0x33, 0x07, 0x00, 0x01, 't', 0x12, 0x34, '{', '}'}), out);
+}
+
+TEST(mqtt_encode_publish, qos2) {
+  std::string out;
+  encode_publish(out, protocol::v311, "t", "", 2, false, 1);
+  EXPECT_BYTES(bytes({0x34, 0x05, 0x00, 0x01, 't', 0x00, 0x01}), out);
+}
+
+TEST(mqtt_encode_publish, v5_has_an_empty_property_list) {
+  std::string out;
+  encode_publish(out, protocol::v5, "t", "p", 1, false, 2);
+  EXPECT_BYTES(bytes({0x32, 0x07, 0x00, 0x01, 't', 0x00, 0x02, 0x00, 'p'}), out);
+}
+
+TEST(mqtt_encode_publish, payload_of_200_bytes_takes_a_two_byte_length) {
+  std::string out;
+  const std::string payload(200, 'x');
+  encode_publish(out, protocol::v311, "ab", payload, 1, false, 9);
+  // Remaining length 2 + 2 + 2 + 200 = 206 = 0xCE 0x01.
+  ASSERT_EQ(out.size(), 3u + 206u);
+  EXPECT_BYTES(bytes({0x32, 0xCE, 0x01, 0x00, 0x02, 'a', 'b', 0x00, 0x09}), out.substr(0, 9));
+  EXPECT_EQ(out.substr(9), payload);
+}
+
+TEST(mqtt_encode_publish, parses_back) {
+  std::string out;
+  encode_publish(out, protocol::v311, "factory/a/energy", "{\"seq\":1}", 1, false, 513);
+  std::size_t used = 0;
+  const auto p = next_packet(out, used);
+  ASSERT_TRUE(p.has_value());
+  EXPECT_EQ(used, out.size());
+  const auto m = parse_publish(*p, protocol::v311);
+  EXPECT_EQ(m.topic, "factory/a/energy");
+  EXPECT_EQ(m.payload, "{\"seq\":1}");
+  EXPECT_EQ(m.qos, 1);
+  EXPECT_EQ(m.packet_id, 513);
+  EXPECT_FALSE(m.dup);
+}
+
+TEST(mqtt_encode_publish, set_dup_marks_a_resend) {
+  std::string out;
+  encode_publish(out, protocol::v311, "t", "p", 1, true, 1);
+  set_dup(out[0]);
+  EXPECT_EQ(static_cast<unsigned char>(out[0]), 0x3B);
+  std::size_t used = 0;
+  const auto m = parse_publish(*next_packet(out, used), protocol::v311);
+  EXPECT_TRUE(m.dup);
+  EXPECT_TRUE(m.retain);
+}
+
+TEST(mqtt_encode_publish, bad_qos_and_oversized_topic_are_refused) {
+  std::string out;
+  EXPECT_THROW(encode_publish(out, protocol::v311, "t", "p", 3, false, 1), std::invalid_argument);
+  EXPECT_THROW(encode_publish(out, protocol::v311, "t", "p", -1, false, 1),
+               std::invalid_argument);
+  EXPECT_THROW(encode_publish(out, protocol::v311, std::string(65536, 'a'), "p", 0, false, 0),
+               std::invalid_argument);
+  EXPECT_TRUE(out.empty());
+}
+
+TEST(mqtt_publish_topic_error, ordinary_topics_pass) {
+  EXPECT_EQ(publish_topic_error("factory/berlin/compressor-1/energy"), "");
+  EXPECT_EQ(publish_topic_error("/"), "");
+  EXPECT_EQ(publish_topic_error("a b/\xC3\xA4/\xE2\x82\xAC/\xF0\x9F\x8F\xAD"), "");  // ä € 🏭
+  EXPECT_EQ(publish_topic_error(std::string(65535, 'a')), "");
+}
+
+TEST(mqtt_publish_topic_error, what_a_broker_refuses_is_named) {
+  EXPECT_EQ(publish_topic_error(""), "empty topic");
+  EXPECT_EQ(publish_topic_error(std::string(65536, 'a')), "topic longer than 65535 bytes");
+  EXPECT_EQ(publish_topic_error("a/+/b"), "wildcard in a topic to publish to");
+  EXPECT_EQ(publish_topic_error("a/#"), "wildcard in a topic to publish to");
+  EXPECT_EQ(publish_topic_error(std::string("a\0b", 3)), "NUL in topic");
+  EXPECT_EQ(publish_topic_error("a\tb"), "control character in topic");
+  EXPECT_EQ(publish_topic_error("a\x7F"), "control character in topic");
+  EXPECT_EQ(publish_topic_error("a\xC2\x85"), "control character in topic");  // U+0085
+  EXPECT_EQ(publish_topic_error("\xEF\xBF\xBF"), "non-character in topic");   // U+FFFF
+  EXPECT_EQ(publish_topic_error("\xEF\xB7\x90"), "non-character in topic");   // U+FDD0
+}
+
+TEST(mqtt_publish_topic_error, malformed_utf8_is_refused) {
+  for (const char* bad : {"\x80", "\xC3", "\xC0\xAF" /* overlong '/' */,
+                          "\xE0\x80\xAF" /* overlong */, "\xED\xA0\x80" /* surrogate */,
+                          "\xF4\x90\x80\x80" /* above U+10FFFF */, "\xF8\x88\x80\x80\x80",
+                          "a\xE2\x82" /* truncated */, "\xC3\x28"}) {
+    EXPECT_EQ(publish_topic_error(bad), "topic is not UTF-8") << hex(bad);
+  }
 }
 
 TEST(mqtt_encode_subscribe, v311) {
@@ -738,4 +893,4 @@ TEST(mqtt_connack_reason_text, unknown_codes_still_name_the_number) {
 }
 
 }  // namespace
-}  // namespace factorysim::ingest::mqtt
+}  // namespace factorysim::mqtt
