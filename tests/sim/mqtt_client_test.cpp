@@ -6,6 +6,12 @@
 
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <chrono>
@@ -15,6 +21,8 @@
 #include <thread>
 #include <vector>
 
+#include "mqtt/codec.hpp"
+#include "tests/support/free_port.hpp"
 #include "tests/support/mosquitto_server.hpp"
 
 namespace {
@@ -494,6 +502,256 @@ TEST(mqtt_client, keepalive_notices_a_hung_broker_and_reconnects) {
       << broker.log();
   EXPECT_EQ(client.counters().reconnects, 1u);
   EXPECT_FALSE(errors.empty());
+}
+
+// ---- against a scripted peer: what the wire carries ------------------------------------
+
+/// A listening socket on 127.0.0.1 that the test drives by hand, one step at a time, while
+/// the client's loop keeps running in the same thread (run_until): no second thread, and
+/// every byte the client sends can be inspected.
+class scripted_broker {
+ public:
+  scripted_broker() {
+    for (int attempt = 0; attempt < 20 && listen_fd_ < 0; ++attempt) {
+      port_ = factorysim::test::pick_free_port();
+      const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+      sockaddr_in addr{};
+      addr.sin_family = AF_INET;
+      addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      addr.sin_port = htons(static_cast<std::uint16_t>(port_));
+      if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 && ::listen(fd, 4) == 0) {
+        listen_fd_ = fd;
+      } else {
+        ::close(fd);
+      }
+    }
+    if (listen_fd_ < 0) throw std::runtime_error("scripted broker: cannot listen");
+  }
+  ~scripted_broker() {
+    drop();
+    ::close(listen_fd_);
+  }
+  scripted_broker(const scripted_broker&) = delete;
+  scripted_broker& operator=(const scripted_broker&) = delete;
+
+  int port() const { return port_; }
+
+  /// Accepts the client's next connection; false when none came in time.
+  bool accept(boost::asio::io_context& io) {
+    drop();
+    if (!run_until(io, [&] { pollfd p{listen_fd_, POLLIN, 0}; return ::poll(&p, 1, 0) > 0; }, 10s))
+      return false;
+    fd_ = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    return fd_ >= 0;
+  }
+
+  /// The next whole packet the client sent (first byte and body); nullopt on timeout or EOF.
+  std::optional<std::pair<int, std::string>> next(boost::asio::io_context& io) {
+    std::optional<std::pair<int, std::string>> got;
+    run_until(io, [&] {
+      if (got) return true;  // run_until asks once more after the loop
+      std::size_t used = 0;
+      if (auto p = factorysim::mqtt::next_packet(in_, used)) {
+        got.emplace((static_cast<int>(p->type) << 4) | p->flags, std::string(p->body));
+        in_.erase(0, used);
+        return true;
+      }
+      char chunk[4096];
+      const ssize_t n = ::recv(fd_, chunk, sizeof chunk, MSG_DONTWAIT);
+      if (n > 0) in_.append(chunk, static_cast<std::size_t>(n));
+      if (n == 0) eof_ = true;
+      return eof_;
+    }, 10s);
+    return got;
+  }
+
+  /// True once the client closed its side (reads EOF), waiting up to 10 s.
+  bool closed_by_client(boost::asio::io_context& io) {
+    while (!eof_) {
+      if (!next(io) && !eof_) return false;
+    }
+    return true;
+  }
+
+  void send(const std::string& bytes) {
+    ASSERT_EQ(::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL),
+              static_cast<ssize_t>(bytes.size()));
+  }
+  void drop() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+    in_.clear();
+    eof_ = false;
+  }
+
+ private:
+  int listen_fd_ = -1;
+  int port_ = 0;
+  int fd_ = -1;
+  std::string in_;
+  bool eof_ = false;
+};
+
+const std::string connack_accepted{'\x20', '\x02', '\x00', '\x00'};
+
+std::string puback(std::uint16_t id) {
+  std::string out;
+  factorysim::mqtt::encode_ack(out, factorysim::mqtt::packet_type::puback, id);
+  return out;
+}
+
+mqtt_options scripted_options(const scripted_broker& broker, const std::string& client_id) {
+  mqtt_options o;
+  o.host = "127.0.0.1";
+  o.port = broker.port();
+  o.client_id = client_id;
+  o.keepalive_s = 5;
+  o.reconnect_min = 20ms;
+  o.reconnect_max = 100ms;
+  return o;
+}
+
+TEST(mqtt_client_wire, resends_what_was_not_acknowledged_with_dup_after_a_reconnect) {
+  namespace wire = factorysim::mqtt;
+  scripted_broker broker;
+  boost::asio::io_context io;
+  auto o = scripted_options(broker, "resend");
+  o.will_topic = "resend/status";
+  o.will_payload = "offline";
+  mqtt_client client(io, o);
+  client.start();
+
+  ASSERT_TRUE(broker.accept(io));
+  auto connect = broker.next(io);
+  ASSERT_TRUE(connect);
+  EXPECT_EQ(connect->first, 0x10);
+  // Protocol level 4, flags: will retained QoS 1 (0x2C), clean session off.
+  ASSERT_GE(connect->second.size(), 8u);
+  EXPECT_EQ(connect->second[6], '\x04');
+  EXPECT_EQ(static_cast<unsigned char>(connect->second[7]), 0x2C);
+  broker.send(connack_accepted);
+  ASSERT_TRUE(run_until(io, [&] { return client.connected(); }, 10s));
+
+  // Published in one handler: they leave together, and the broker sees them in order.
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(client.publish("resend/a", "m" + std::to_string(i), 1, false));
+  std::vector<wire::publish> first;
+  std::vector<std::pair<int, std::string>> raw;
+  for (int i = 0; i < 3; ++i) {
+    auto p = broker.next(io);
+    ASSERT_TRUE(p) << "PUBLISH " << i << " not sent";
+    raw.push_back(*p);
+  }
+  for (const auto& [head, body] : raw) {
+    wire::packet p{static_cast<wire::packet_type>(head >> 4), static_cast<std::uint8_t>(head & 0x0F), body};
+    ASSERT_EQ(p.type, wire::packet_type::publish);
+    first.push_back(wire::parse_publish(p, wire::protocol::v311));
+  }
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(first[i].payload, "m" + std::to_string(i));
+    EXPECT_EQ(first[i].qos, 1);
+    EXPECT_FALSE(first[i].dup);
+  }
+  EXPECT_NE(first[0].packet_id, first[1].packet_id);
+  EXPECT_NE(first[1].packet_id, first[2].packet_id);
+
+  // Only the first is acknowledged; then the connection breaks.
+  broker.send(puback(first[0].packet_id));
+  ASSERT_TRUE(run_until(io, [&] { return client.counters().acknowledged == 1; }, 10s));
+  EXPECT_EQ(client.in_flight(), 2u);
+  broker.drop();
+  ASSERT_TRUE(run_until(io, [&] { return !client.connected(); }, 10s));
+
+  ASSERT_TRUE(broker.accept(io)) << "no reconnect";
+  ASSERT_TRUE(broker.next(io));  // CONNECT
+  broker.send(connack_accepted);
+  for (int i = 1; i < 3; ++i) {
+    auto p = broker.next(io);
+    ASSERT_TRUE(p) << "message " << i << " not re-sent";
+    const auto m = wire::parse_publish(
+        {static_cast<wire::packet_type>(p->first >> 4), static_cast<std::uint8_t>(p->first & 0x0F), p->second},
+        wire::protocol::v311);
+    EXPECT_TRUE(m.dup) << "a re-send must carry DUP";
+    EXPECT_EQ(m.packet_id, first[i].packet_id) << "a re-send keeps its packet id";
+    EXPECT_EQ(m.payload, "m" + std::to_string(i));
+    broker.send(puback(m.packet_id));
+  }
+  ASSERT_TRUE(run_until(io, [&] { return client.counters().acknowledged == 3; }, 10s));
+  EXPECT_EQ(client.in_flight(), 0u);
+  EXPECT_EQ(client.counters().disconnects, 1u);
+  EXPECT_EQ(client.counters().reconnects, 1u);
+  EXPECT_EQ(client.counters().published, 3u);
+
+  // A clean shutdown ends with DISCONNECT, so the broker would not publish the will.
+  bool done = false;
+  client.async_shutdown(2s, [&](bool) { done = true; });
+  auto last = broker.next(io);
+  ASSERT_TRUE(last);
+  EXPECT_EQ(last->first, 0xE0);
+  EXPECT_TRUE(run_until(io, [&] { return done; }, 5s));
+}
+
+TEST(mqtt_client_wire, a_packet_a_publisher_cannot_receive_ends_the_connection) {
+  scripted_broker broker;
+  boost::asio::io_context io;
+  mqtt_client client(io, scripted_options(broker, "bad-peer"));
+  std::vector<std::string> errors;
+  client.on_error([&](std::string_view line) { errors.emplace_back(line); });
+  client.start();
+  ASSERT_TRUE(broker.accept(io));
+  ASSERT_TRUE(broker.next(io));
+  broker.send(connack_accepted);
+  ASSERT_TRUE(run_until(io, [&] { return client.connected(); }, 10s));
+  ASSERT_TRUE(client.publish("bad/a", "kept", 1, false));
+  ASSERT_TRUE(broker.next(io));
+  // A SUBACK to a client that never subscribed.
+  broker.send(std::string{'\x90', '\x03', '\x00', '\x01', '\x00'});
+  EXPECT_TRUE(broker.closed_by_client(io));
+  ASSERT_TRUE(run_until(io, [&] { return client.counters().disconnects == 1; }, 10s));
+  ASSERT_FALSE(errors.empty());
+  EXPECT_NE(errors.back().find("protocol error"), std::string::npos) << errors.back();
+
+  // The message was not acknowledged: it comes again on the next connection, which then
+  // meets a length field no MQTT packet can have.
+  ASSERT_TRUE(broker.accept(io));
+  ASSERT_TRUE(broker.next(io));
+  broker.send(connack_accepted);
+  auto again = broker.next(io);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->first & 0xF0, 0x30);
+  EXPECT_EQ(client.in_flight(), 1u);
+  broker.send(std::string{'\x40', '\xFF', '\xFF', '\xFF', '\xFF', '\x01'});
+  EXPECT_TRUE(broker.closed_by_client(io));
+  ASSERT_TRUE(run_until(io, [&] { return client.counters().disconnects == 2; }, 10s));
+  EXPECT_NE(errors.back().find("protocol error"), std::string::npos) << errors.back();
+  EXPECT_EQ(client.in_flight(), 1u);
+}
+
+TEST(mqtt_client, qos2_messages_arrive_once_and_in_order) {
+  mosquitto_server broker;
+  collector_options copts;
+  copts.qos = 2;
+  mqtt_collector collector(broker.host(), broker.port(), "q2/#", copts);
+  boost::asio::io_context io;
+  auto o = options_for(broker, "q2-pub");
+  o.max_inflight = 20;
+  mqtt_client client(io, o);
+  client.start();
+  ASSERT_TRUE(run_until(io, [&] { return client.connected(); }, 10s));
+  constexpr std::size_t n = 300;
+  producer p{client, "q2/a", n, 80, 2};
+  p.attach();
+  p.pump();
+  ASSERT_TRUE(run_until(io, [&] { return client.counters().acknowledged == n; }, 30s))
+      << "acknowledged " << client.counters().acknowledged;
+  EXPECT_EQ(client.in_flight(), 0u);
+  ASSERT_TRUE(collector.wait_for_count(n, 30s)) << "received " << collector.count();
+  collector.wait_quiet(300ms, 3s);
+  const auto messages = collector.messages();
+  ASSERT_EQ(messages.size(), n) << "QoS 2 delivers exactly once";
+  for (std::size_t i = 0; i < n; ++i) {
+    ASSERT_EQ(seq_of(messages[i].payload), i);
+    EXPECT_EQ(messages[i].qos, 2);
+  }
 }
 
 }  // namespace
