@@ -433,6 +433,42 @@ TEST(mqtt_client, tls_connects_with_the_right_ca_and_fails_with_another) {
   EXPECT_FALSE(errors.empty());
 }
 
+TEST(mqtt_client, destroying_a_tls_client_in_the_middle_of_a_write_is_safe) {
+  // The TLS stream still encrypts from the write buffer when the lower-level write completes:
+  // buffers and stream must outlive the client. Most telling under AddressSanitizer
+  // (-DFACTORYSIM_SANITIZE=ON), where a use after free aborts the test.
+  mosquitto_server_options bopts;
+  bopts.tls = true;
+  mosquitto_server broker(bopts);
+  boost::asio::io_context io;
+  auto o = options_for(broker, "tls-gone");
+  o.port = broker.tls_port();
+  o.tls = factorysim::sim::mqtt_tls{broker.ca_file(), "", "", false};
+  o.max_inflight = 5000;
+  std::uint64_t written_before = 0;
+  {
+    mqtt_client client(io, o);
+    client.start();
+    ASSERT_TRUE(run_until(io, [&] { return client.connected(); }, 10s)) << broker.log();
+    const std::string big(16 * 1024, 'x');
+    for (int i = 0; i < 2000; ++i) ASSERT_TRUE(client.publish("gone/a", big, 1, false));
+    // 32 MB cannot leave in one go: stop the loop while the write is under way.
+    io.run_for(5ms);
+    written_before = client.counters().acknowledged;
+    EXPECT_LT(written_before, 2000u);
+  }
+  // The aborted operations complete now, after the client is gone.
+  io.run_for(300ms);
+  // The broker lives on and takes new clients.
+  mqtt_client next(io, [&] {
+    auto o2 = o;
+    o2.client_id = "tls-next";
+    return o2;
+  }());
+  next.start();
+  EXPECT_TRUE(run_until(io, [&] { return next.connected(); }, 10s)) << broker.log();
+}
+
 TEST(mqtt_client, starts_before_the_broker_and_backs_off_exponentially) {
   mosquitto_server broker;
   broker.stop();  // the port is known, nothing listens yet
