@@ -28,6 +28,7 @@ struct pending_message {
   std::string payload;
   unix_us received_us = 0;
   decode_result result;
+  std::uint64_t delivery_seq = 0;  ///< the MQTT subscriber's number; 0 = replayed from the spool
 };
 
 /// Number of reject reasons (for per-reason counters).

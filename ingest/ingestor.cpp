@@ -43,12 +43,26 @@ struct counters {
   std::vector<std::int64_t> lag_us;  ///< since the last status line
 };
 
+/// The broker's in-flight window for these options (0 = unlimited).
+std::uint32_t inflight_window(const ingest_options& o) {
+  if (o.mqtt_version == mqtt::protocol::v5)
+    return std::clamp<std::uint32_t>(o.max_inflight.value_or(65535), 1, 65535);
+  return o.max_inflight.value_or(20);  // mosquitto's max_inflight_messages default
+}
+
 class ingestor {
  public:
   ingestor(const ingest_options& o, std::ostream& log)
       : o_(o),
         log_(log),
         capacity_(o.queue_capacity ? o.queue_capacity : 2 * std::max<std::size_t>(o.batch_rows, 1)),
+        window_(inflight_window(o)),
+        batch_rows_(std::max<std::size_t>(o.batch_rows, 1)),
+        // Acknowledging after the commit, once the window is full the broker sends nothing
+        // more until we acknowledge: waiting for a fuller batch would only stall.
+        flush_at_(o.ack == ack_policy::durable && window_ > 0
+                      ? std::min<std::size_t>(batch_rows_, window_)
+                      : batch_rows_),
         writer_(o.db, batch_writer_options{o.mode, std::chrono::milliseconds(1000)}),
         spool_(o.spool_dir, o.spool_max_bytes) {
     c_.spool_files = spool_.batches();
@@ -61,9 +75,10 @@ class ingestor {
   ingest_summary run(const std::atomic<bool>& stop);
 
  private:
-  void on_messages(std::span<const mqtt_message_view> messages);
+  void on_messages(std::span<const mqtt_message_view> messages, std::uint64_t first_seq);
+  void acknowledge(const std::vector<pending_message>& batch);
   void start_mqtt();
-  void stop_mqtt();
+  void stop_consuming();
   void writer_loop();
   bool collect(std::vector<pending_message>& batch);
   void commit(std::vector<pending_message>& batch);
@@ -80,6 +95,9 @@ class ingestor {
   std::ostream& log_;
   std::mutex log_mutex_;
   std::size_t capacity_;
+  std::uint32_t window_;    ///< broker's in-flight window, 0 = unlimited
+  std::size_t batch_rows_;  ///< most messages in one batch
+  std::size_t flush_at_;    ///< a batch is flushed at once when this many messages wait
   batch_writer writer_;
   spool spool_;
   counters c_;
@@ -89,8 +107,8 @@ class ingestor {
   std::condition_variable not_empty_;
   std::condition_variable not_full_;
   std::deque<pending_message> queue_;
-  bool consuming_stopped_ = false;  ///< MQTT is down for good: drain and finish
-  bool unblock_producers_ = false;  ///< shutting down: never block the MQTT thread
+  bool consuming_stopped_ = false;  ///< no more messages are queued: drain and finish
+  bool unblock_producers_ = false;  ///< shutting down (ack received): never block MQTT
   std::atomic<clock::rep> last_message_at_{0};
   std::atomic<bool> writer_failed_{false};
   std::string writer_error_;
@@ -102,7 +120,7 @@ class ingestor {
   std::uint64_t last_status_rejects_ = 0;
 };
 
-void ingestor::on_messages(std::span<const mqtt_message_view> messages) {
+void ingestor::on_messages(std::span<const mqtt_message_view> messages, std::uint64_t first_seq) {
   // Decoded here, on the network thread, so the writer thread only batches and commits.
   std::vector<pending_message> decoded(messages.size());
   const unix_us now = wall_now_us();
@@ -114,6 +132,7 @@ void ingestor::on_messages(std::span<const mqtt_message_view> messages) {
     m.payload.assign(messages[i].payload);
     m.received_us = now;
     m.result = decode_message(m.topic, m.payload, d);
+    m.delivery_seq = first_seq + i;
   }
   last_message_at_ = clock::now().time_since_epoch().count();
   bool wake_writer = false;
@@ -121,15 +140,26 @@ void ingestor::on_messages(std::span<const mqtt_message_view> messages) {
     std::unique_lock lock(queue_mutex_);
     // Full queue: block the network thread, so the broker holds further messages for our
     // session instead of us holding them in memory. (One read's worth may go past capacity.)
-    not_full_.wait(lock, [&] { return queue_.size() < capacity_ || unblock_producers_; });
+    not_full_.wait(lock, [&] {
+      return queue_.size() < capacity_ || unblock_producers_ || consuming_stopped_;
+    });
+    // Shutting down (ack durable): these are never acknowledged; the broker keeps them.
+    if (consuming_stopped_) return;
     const bool was_empty = queue_.empty();
     for (auto& m : decoded) queue_.push_back(std::move(m));
     // The writer sleeps until the queue holds a batch or its oldest message is due; only
     // those two events need a wake-up, not every message.
-    wake_writer = was_empty || queue_.size() >= o_.batch_rows;
+    wake_writer = was_empty || queue_.size() >= flush_at_;
   }
   if (wake_writer) not_empty_.notify_one();
   c_.received += messages.size();
+}
+
+void ingestor::acknowledge(const std::vector<pending_message>& batch) {
+  // FIFO from the subscriber to here, so the last message of a batch has its highest number
+  // and everything before it is committed or spooled too.
+  if (o_.ack == ack_policy::durable && !batch.empty() && batch.back().delivery_seq > 0)
+    mqtt_->acknowledge_through(batch.back().delivery_seq);
 }
 
 void ingestor::start_mqtt() {
@@ -141,26 +171,38 @@ void ingestor::start_mqtt() {
   s.password = o_.password;
   s.keepalive_s = o_.keepalive_s;
   // --group needs MQTT v5 ($share/...); v5 also needs a session expiry to keep the session.
-  s.version = o_.group.empty() ? mqtt::protocol::v311 : mqtt::protocol::v5;
+  s.version = o_.mqtt_version;
+  s.receive_maximum =
+      o_.mqtt_version == mqtt::protocol::v5 ? static_cast<std::uint16_t>(window_) : 0;
+  s.acknowledge_on_handover = o_.ack == ack_policy::received;
   s.filter = o_.group.empty() ? o_.topic : "$share/" + o_.group + "/" + o_.topic;
   mqtt_subscriber_handlers h;
-  h.on_messages = [this](std::span<const mqtt_message_view> m) { on_messages(m); };
+  h.on_messages = [this](std::span<const mqtt_message_view> m, std::uint64_t first) {
+    on_messages(m, first);
+  };
   h.on_log = [this](const std::string& line) { say(line); };
   mqtt_ = std::make_unique<mqtt_subscriber>(std::move(s), std::move(h));
   mqtt_->start();
 }
 
-void ingestor::stop_mqtt() {
-  {
-    std::lock_guard lock(queue_mutex_);
-    unblock_producers_ = true;
+void ingestor::stop_consuming() {
+  if (o_.ack == ack_policy::received) {
+    // What the subscriber hands over is acknowledged on the spot, so it must all be queued
+    // and flushed: stop the subscriber first, then let the writer drain.
+    {
+      std::lock_guard lock(queue_mutex_);
+      unblock_producers_ = true;
+    }
+    not_full_.notify_all();
+    if (mqtt_) mqtt_->stop();
   }
-  not_full_.notify_all();
-  if (mqtt_) mqtt_->stop();
+  // ack durable: the subscriber stays connected to send the acknowledgements of the last
+  // batches; what it hands over from now on is refused, unacknowledged, and comes again.
   {
     std::lock_guard lock(queue_mutex_);
     consuming_stopped_ = true;
   }
+  not_full_.notify_all();
   not_empty_.notify_all();
 }
 
@@ -186,28 +228,35 @@ bool ingestor::try_connect() {
   }
 }
 
-// Takes up to batch_rows messages once the batch is full, its oldest message is older than
-// flush_interval, or consuming stopped. Returns false when there is nothing left ever.
+// Takes up to batch_rows messages once flush_at_ wait, the oldest is older than
+// flush_interval, no message came for flush_idle, or consuming stopped. Returns false when
+// there is nothing left ever.
 bool ingestor::collect(std::vector<pending_message>& batch) {
+  using std::chrono::microseconds;
   batch.clear();
   std::unique_lock lock(queue_mutex_);
-  const auto ready = [&] {
-    return queue_.size() >= o_.batch_rows || consuming_stopped_;
-  };
-  if (!ready()) {
-    if (queue_.empty()) {
-      // Wake at least every 100 ms to retry the database and replay the spool.
-      not_empty_.wait_for(lock, std::chrono::milliseconds(100),
-                          [&] { return !queue_.empty() || consuming_stopped_; });
+  const auto ready = [&] { return queue_.size() >= flush_at_ || consuming_stopped_; };
+  if (!ready() && queue_.empty()) {
+    // Wake at least every 100 ms to retry the database and replay the spool.
+    not_empty_.wait_for(lock, std::chrono::milliseconds(100),
+                        [&] { return !queue_.empty() || consuming_stopped_; });
+  }
+  while (!queue_.empty() && !ready()) {
+    // Arrivals do not wake us (only a full batch does), so the idle deadline is re-read after
+    // each wait.
+    auto left = std::chrono::duration_cast<clock::duration>(
+        microseconds(queue_.front().received_us - wall_now_us()) + o_.flush_interval);
+    if (o_.flush_idle.count() > 0) {
+      const auto last = clock::time_point(clock::duration(last_message_at_.load()));
+      left = std::min(left, last + o_.flush_idle - clock::now());
     }
-    if (!queue_.empty() && !ready()) {
-      const auto oldest = std::chrono::system_clock::time_point(
-          std::chrono::microseconds(queue_.front().received_us));
-      not_empty_.wait_until(lock, oldest + o_.flush_interval, ready);
-    }
+    if (left <= clock::duration::zero()) break;
+    not_empty_.wait_for(lock, left, ready);
   }
   if (queue_.empty()) return !consuming_stopped_;
-  const std::size_t n = std::min(queue_.size(), std::max<std::size_t>(o_.batch_rows, 1));
+  // The window only makes us flush early: mosquitto 2.0.11 sends more than it after a
+  // PUBACK (see docs/ingest.md), and what is here goes in one transaction.
+  const std::size_t n = std::min(queue_.size(), batch_rows_);
   batch.reserve(n);
   for (std::size_t i = 0; i < n; ++i) {
     batch.push_back(std::move(queue_.front()));
@@ -240,6 +289,7 @@ void ingestor::commit(std::vector<pending_message>& batch) {
   if (c_.db_up && spool_.empty()) {
     try {
       account(writer_.write(batch), batch);
+      acknowledge(batch);
       return;
     } catch (const pg_error& e) {
       say(std::string("batch not committed (") + e.what() + "); spooling it");
@@ -252,7 +302,8 @@ void ingestor::commit(std::vector<pending_message>& batch) {
   records.reserve(batch.size());
   for (auto& m : batch)
     records.push_back(spooled_message{std::move(m.topic), std::move(m.payload), m.received_us});
-  spool_.append(records);
+  spool_.append(records);  // fsynced: durable as a commit, only not yet in the tables
+  acknowledge(batch);
   ++c_.spooled_batches;
   c_.spool_files = spool_.batches();
   c_.spool_bytes = spool_.bytes();
@@ -311,8 +362,10 @@ void ingestor::writer_loop() {
           std::this_thread::sleep_for(std::chrono::milliseconds(100));
           continue;
         }
-        // Shutting down: what is still queued was acknowledged to the broker, so it goes to
-        // the spool even past its limit rather than being lost.
+        // Shutting down. ack durable: what is still queued was never acknowledged, the broker
+        // delivers it again next session. ack received: it was, so it goes to the spool even
+        // past its limit rather than being lost.
+        if (o_.ack == ack_policy::durable) break;
       }
       const bool more = collect(batch);
       commit(batch);
@@ -344,6 +397,7 @@ void ingestor::print_status(double interval_s) {
     std::lock_guard lock(queue_mutex_);
     queued = queue_.size();
   }
+  const std::uint64_t unacked = mqtt_ ? mqtt_->counters().unacknowledged.load() : 0;
   std::ostringstream s;
   s.setf(std::ios::fixed);
   s.precision(0);
@@ -358,10 +412,10 @@ void ingestor::print_status(double interval_s) {
   for (const auto& r : c_.rejects) rejects += r;
   std::uint64_t new_rows = 0;
   for (const auto& n : c_.inserted) new_rows += n;
-  s << " | received " << c_.received << " new rows " << new_rows << " batches " << c_.transactions << " rejects " << rejects
-    << " (+" << rejects - last_status_rejects_ << ") queue " << queued << " spool "
-    << c_.spool_files << " batches/" << c_.spool_bytes / 1024 << " KiB db "
-    << (c_.db_up ? "up" : "DOWN");
+  s << " | received " << c_.received << " new rows " << new_rows << " batches " << c_.transactions
+    << " rejects " << rejects << " (+" << rejects - last_status_rejects_ << ") queue " << queued
+    << " unacked " << unacked << " spool " << c_.spool_files << " batches/" << c_.spool_bytes / 1024
+    << " KiB db " << (c_.db_up ? "up" : "DOWN");
   last_status_rejects_ = rejects;
   s.precision(3);
   if (!lag.empty()) {
@@ -375,8 +429,12 @@ void ingestor::print_status(double interval_s) {
 ingest_summary ingestor::run(const std::atomic<bool>& stop) {
   say("client " + o_.client_id + " -> " + o_.mqtt_host + ":" + std::to_string(o_.mqtt_port) +
       " topic " + (o_.group.empty() ? o_.topic : "$share/" + o_.group + "/" + o_.topic) +
-      ", batch " + std::to_string(o_.batch_rows) + " rows / " +
-      std::to_string(o_.flush_interval.count()) + " ms, spool " + o_.spool_dir.string() +
+      " (MQTT " + (o_.mqtt_version == mqtt::protocol::v5 ? "5" : "3.1.1") + ", acknowledged " +
+      (o_.ack == ack_policy::durable ? "once committed or spooled" : "once queued") +
+      ", in-flight window " + (window_ ? std::to_string(window_) : std::string("unlimited")) +
+      "), batch " + std::to_string(batch_rows_) + " rows (flushed at " + std::to_string(flush_at_) +
+      ") / " + std::to_string(o_.flush_interval.count()) + " ms / idle " +
+      std::to_string(o_.flush_idle.count()) + " ms, spool " + o_.spool_dir.string() +
       (spool_.empty() ? "" : " (" + std::to_string(spool_.batches()) + " batches to replay)"));
   try_connect();
   start_mqtt();
@@ -414,8 +472,17 @@ ingest_summary ingestor::run(const std::atomic<bool>& stop) {
     }
   }
   say(why + ": stopping consumption and flushing");
-  stop_mqtt();
+  stop_consuming();
   writer.join();
+  // ack durable: the last acknowledgements go out before DISCONNECT.
+  mqtt_->stop();
+  {
+    std::lock_guard lock(queue_mutex_);
+    if (!queue_.empty())
+      say(std::to_string(queue_.size()) + " queued messages neither committed nor spooled" +
+          (o_.ack == ack_policy::durable ? "; not acknowledged, the broker delivers them again"
+                                         : " and already acknowledged: LOST"));
+  }
   print_status(std::max(1e-3, std::chrono::duration<double>(clock::now() - last_status).count()));
   if (writer_failed_) throw std::runtime_error("writer failed: " + writer_error_);
   if (subscriber_failed) throw std::runtime_error("MQTT subscriber stopped (reason above)");

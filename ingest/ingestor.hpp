@@ -1,23 +1,32 @@
 #pragma once
 /// `factorysim ingest`: MQTT (mqtt_subscriber, QoS 1, persistent session) -> decoder -> bounded
 /// queue -> writer thread -> PostgreSQL (batch_writer), with an on-disk spool while the
-/// database is away. See docs/ingest.md for the guarantees and what kill -9 can lose.
+/// database is away. By default a message is acknowledged to the broker only once its batch
+/// is committed or spooled, so kill -9 loses nothing. See docs/ingest.md for the guarantees.
 ///
 /// Threads: the subscriber's network thread decodes a whole read of messages and enqueues it;
-/// one writer thread batches, commits, spools and replays; the caller's thread prints the
-/// status line and watches the stop conditions.
+/// one writer thread batches, commits, spools, releases the acknowledgements and replays; the
+/// caller's thread prints the status line and watches the stop conditions.
 
 #include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <iosfwd>
+#include <optional>
 #include <string>
 
 #include "ingest/copy_writer.hpp"
 #include "ingest/wire_decoder.hpp"
+#include "mqtt/codec.hpp"
 
 namespace factorysim::ingest {
+
+/// When a message is acknowledged (PUBACK) to the broker.
+enum class ack_policy {
+  durable,   ///< once its batch is committed or spooled: kill -9 loses nothing
+  received,  ///< once it is queued in memory: kill -9 loses the queue and the batch in commit
+};
 
 /// Everything `factorysim ingest` takes on the command line.
 struct ingest_options {
@@ -26,12 +35,22 @@ struct ingest_options {
   int mqtt_port = 1883;
   std::string topic = "factory/#";
   std::string group;  ///< non-empty: MQTT v5 shared subscription $share/<group>/<topic>
+  mqtt::protocol mqtt_version = mqtt::protocol::v5;
+  /// Unacknowledged messages the broker sends before it waits for our PUBACKs. v5: sent as
+  /// Receive Maximum (1..65535; default 65535); v3.1.1: the broker's max_inflight_messages,
+  /// which we cannot ask for (default 20, mosquitto's default; 0 = unlimited). A batch never
+  /// waits for more messages than this (ack_policy::durable).
+  std::optional<std::uint32_t> max_inflight;
+  ack_policy ack = ack_policy::durable;
   std::string client_id = "factorysim-ingest";
   std::string username;
   std::string password;
   int keepalive_s = 30;
   std::size_t batch_rows = 5000;               ///< flush when a batch has this many messages
   std::chrono::milliseconds flush_interval{200};  ///< ... or when its oldest is this old
+  /// ... or when no message came for this long (0 = never): a broker window smaller than
+  /// max_inflight must not make every few messages wait for flush_interval.
+  std::chrono::milliseconds flush_idle{10};
   std::size_t queue_capacity = 0;              ///< messages; 0 = 2 x batch_rows
   std::filesystem::path spool_dir = "factorysim-spool";
   std::uint64_t spool_max_bytes = 1ULL << 30;

@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -22,6 +23,8 @@ using std::chrono::milliseconds;
 
 constexpr std::size_t initial_buffer_bytes = 256 * 1024;
 constexpr std::uint16_t subscribe_packet_id = 1;
+/// How long stop() waits for the broker to close the connection after our DISCONNECT.
+constexpr std::chrono::milliseconds goodbye_timeout{5000};
 
 std::string errno_text(int e) { return std::strerror(e); }
 
@@ -76,6 +79,13 @@ mqtt_subscriber::mqtt_subscriber(mqtt_subscriber_options options,
     : options_(std::move(options)), handlers_(std::move(handlers)) {
   if (::pipe2(wake_fd_, O_CLOEXEC | O_NONBLOCK) != 0)
     throw std::runtime_error("mqtt subscriber: pipe2 failed: " + errno_text(errno));
+  ack_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (ack_fd_ < 0) {
+    const int e = errno;
+    ::close(wake_fd_[0]);
+    ::close(wake_fd_[1]);
+    throw std::runtime_error("mqtt subscriber: eventfd failed: " + errno_text(e));
+  }
   in_.resize(initial_buffer_bytes);
 }
 
@@ -83,6 +93,34 @@ mqtt_subscriber::~mqtt_subscriber() {
   stop();
   ::close(wake_fd_[0]);
   ::close(wake_fd_[1]);
+  ::close(ack_fd_);
+}
+
+void mqtt_subscriber::acknowledge_through(std::uint64_t seq) noexcept {
+  std::uint64_t current = acked_through_.load();
+  do {
+    if (current >= seq) return;
+  } while (!acked_through_.compare_exchange_weak(current, seq));
+  // One wake-up per batch of releases: the subscriber thread drains ack_fd_ before it clears
+  // the flag and only then reads acked_through_, so a release racing with it is never missed.
+  if (!ack_wake_pending_.exchange(true)) {
+    const std::uint64_t one = 1;
+    [[maybe_unused]] const auto n = ::write(ack_fd_, &one, sizeof one);
+  }
+}
+
+void mqtt_subscriber::release_acks(std::string& out) {
+  const std::uint64_t through = acked_through_.load();
+  while (!pending_.empty() && pending_.front().seq <= through) {
+    mqtt::encode_ack(out, pending_.front().type, pending_.front().packet_id);
+    pending_.pop_front();
+  }
+}
+
+void mqtt_subscriber::drop_pending_acks() {
+  counters_.dropped_acks += pending_.size();
+  pending_.clear();
+  counters_.unacknowledged = 0;
 }
 
 void mqtt_subscriber::log(const std::string& line) const {
@@ -159,6 +197,7 @@ int mqtt_subscriber::connect_once(std::string& error) {
   c.username = options_.username;
   c.password = options_.password;
   c.session_expiry_s = options_.session_expiry_s;
+  c.receive_maximum = options_.receive_maximum;
   std::string out;
   mqtt::encode_connect(out, c);
   std::string send_error;
@@ -257,6 +296,10 @@ void mqtt_subscriber::run() {
       const bool go_on = serve(fd);
       ::close(fd);
       fd = -1;
+      // What this connection still owed is not sent on the next one: the broker redelivers
+      // those messages there (under new numbers), and the caller's unique keys drop the
+      // second copy of whatever it had already stored.
+      drop_pending_acks();
       if (!go_on) break;
       // Only a connection that lasted resets the backoff: one the broker ends at once (a
       // second ingestor with our client id, a packet we cannot parse) must not turn into a
@@ -293,20 +336,58 @@ bool mqtt_subscriber::serve(int fd) {
   const auto ping_after = std::chrono::duration_cast<milliseconds>(keepalive) * 3 / 4;
   const auto stall_limit = std::max<milliseconds>(milliseconds(60'000), 3 * keepalive);
   std::vector<mqtt_message_view> batch;
+  std::vector<pending_ack> batch_acks;  ///< seq = index in batch until handed over
   std::string acks;
 
+  // Writes the acknowledgements in `data` (+ whatever else it holds); false when the
+  // connection is over.
+  const auto send_acks = [&](const std::string& data, std::uint64_t count) {
+    // mosquitto 2.0 reads one packet per socket per turn of its event loop, so under load
+    // our PUBACKs pile up in the socket buffers and a send can wait seconds for room while
+    // the broker still works through them. Giving up early would only make it redeliver
+    // (duplicates, and the backlog starts over); only a broker that takes nothing for the
+    // stall limit is treated as gone. stop() still interrupts the wait.
+    if (!send_all(fd, data, wake_fd_[0], stall_limit, error)) {
+      if (!stopping_)
+        log("acknowledgements not sent to " + where + ": " + error + "; reconnecting");
+      return false;
+    }
+    counters_.acknowledged += count;
+    last_sent = clock::now();
+    return true;
+  };
+
   const auto say_goodbye = [&] {
+    // What was released before stop() goes out first, in the same write as DISCONNECT.
     std::string bye;
+    const auto before = pending_.size();
+    release_acks(bye);
+    const auto released = before - pending_.size();
     mqtt::encode_disconnect(bye, options_.version);
     std::string ignored;
-    // Best effort: the session stays either way, DISCONNECT only spares the broker a wait.
-    send_all(fd, bye, -1, milliseconds(1000), ignored);
+    // Best effort: the session stays either way; unsent acknowledgements mean redeliveries.
+    if (send_all(fd, bye, -1, milliseconds(1000), ignored)) {
+      counters_.acknowledged += released;
+      // The broker closes the connection once it has read DISCONNECT, so all our PUBACKs
+      // before it. Closing first could lose them: mosquitto reads one packet per turn of its
+      // loop, and a client that connects with our id meanwhile (the next run) makes it drop
+      // the old connection with its unread packets.
+      ::shutdown(fd, SHUT_WR);
+      const auto deadline = clock::now() + goodbye_timeout;
+      char scratch[4096];
+      while (wait_for(fd, POLLIN, -1, remaining_ms(deadline)) == wait_result::ready) {
+        const ssize_t n = ::recv(fd, scratch, sizeof scratch, 0);
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) break;
+      }
+    }
+    counters_.unacknowledged = pending_.size();
     return false;
   };
 
   for (;;) {
-    // Hand over every whole packet in the buffer, then acknowledge them in one write.
+    // Hand over every whole packet in the buffer; acknowledge what the caller released.
     batch.clear();
+    batch_acks.clear();
     acks.clear();
     bool connection_over = false;
     try {
@@ -319,12 +400,15 @@ bool mqtt_subscriber::serve(int fd) {
         switch (p->type) {
           case mqtt::packet_type::publish: {
             const auto m = mqtt::parse_publish(*p, options_.version);
+            if (m.qos > 0)
+              batch_acks.push_back(
+                  {batch.size(), m.packet_id,
+                   m.qos == 1 ? mqtt::packet_type::puback : mqtt::packet_type::pubrec});
             batch.push_back({m.topic, m.payload});
-            if (m.qos == 1) mqtt::encode_ack(acks, mqtt::packet_type::puback, m.packet_id);
-            if (m.qos == 2) mqtt::encode_ack(acks, mqtt::packet_type::pubrec, m.packet_id);
             break;
           }
           case mqtt::packet_type::pubrel:
+            // Ends a QoS 2 exchange whose PUBREC was sent: no message, nothing to order.
             mqtt::encode_ack(acks, mqtt::packet_type::pubcomp, mqtt::parse_packet_id(*p));
             break;
           case mqtt::packet_type::suback: {
@@ -351,28 +435,33 @@ bool mqtt_subscriber::serve(int fd) {
         if (connection_over) break;
       }
     } catch (const mqtt::protocol_error& e) {
-      // Nothing of this read is acknowledged: the broker redelivers it next session.
+      // Nothing of this read is handed over or acknowledged: the broker redelivers it.
       log("protocol error from " + where + ": " + e.what() + "; reconnecting");
       in_begin_ = in_end_ = 0;
       return true;
     }
     if (!batch.empty()) {
-      handlers_.on_messages(batch);
-      counters_.messages += batch.size();
-    }
-    if (!acks.empty()) {
-      // mosquitto 2.0 reads one packet per socket per turn of its event loop, so under load
-      // our PUBACKs pile up in the socket buffers and a send can wait seconds for room while
-      // the broker still works through them. Giving up early would only make it redeliver
-      // (duplicates, and the backlog starts over); only a broker that takes nothing for the
-      // stall limit is treated as gone. stop() still interrupts the wait.
-      if (!send_all(fd, acks, wake_fd_[0], stall_limit, error)) {
-        if (stopping_) return false;
-        log("acknowledgements not sent to " + where + ": " + error + "; reconnecting");
-        return true;
+      const std::uint64_t first = next_seq_;
+      next_seq_ += batch.size();
+      for (auto& a : batch_acks) {
+        a.seq += first;
+        pending_.push_back(a);
       }
-      last_sent = clock::now();
+      handlers_.on_messages(batch, first);
+      counters_.messages += batch.size();
+      if (options_.acknowledge_on_handover) {
+        // The caller's own thread: no wake-up needed, the acknowledgements go out below.
+        std::uint64_t current = acked_through_.load();
+        const std::uint64_t last = next_seq_ - 1;
+        while (current < last && !acked_through_.compare_exchange_weak(current, last)) {
+        }
+      }
     }
+    const auto before = pending_.size();
+    release_acks(acks);
+    const auto released = before - pending_.size();
+    if (!acks.empty() && !send_acks(acks, released)) return !stopping_;
+    counters_.unacknowledged = pending_.size();  // after the write: what the broker can know
     if (connection_over) return true;
     if (stopping_) return say_goodbye();
 
@@ -410,13 +499,22 @@ bool mqtt_subscriber::serve(int fd) {
         deadline = last_sent + ping_after;
       }
     }
-    const auto w = wait_for(fd, POLLIN, wake_fd_[0], std::max(1, remaining_ms(deadline)));
-    if (w == wait_result::woken) return say_goodbye();
-    if (w == wait_result::timeout) continue;
-    if (w == wait_result::failed) {
+    // Wait for data, stop() or released acknowledgements.
+    pollfd fds[3] = {{fd, POLLIN, 0}, {wake_fd_[0], POLLIN, 0}, {ack_fd_, POLLIN, 0}};
+    const int ready = ::poll(fds, 3, std::max(1, remaining_ms(deadline)));
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready < 0) {
       log(std::string("poll failed: ") + errno_text(errno) + "; reconnecting");
       return true;
     }
+    if (fds[1].revents != 0) return say_goodbye();
+    if (fds[2].revents != 0) {
+      // Drain first, then clear the flag; the loop's next turn reads acked_through_.
+      std::uint64_t count = 0;
+      [[maybe_unused]] const auto n = ::read(ack_fd_, &count, sizeof count);
+      ack_wake_pending_ = false;
+    }
+    if (fds[0].revents == 0) continue;  // timeout or acknowledgements only
     const ssize_t n = ::recv(fd, in_.data() + in_end_, in_.size() - in_end_, 0);
     if (n > 0) {
       in_end_ += static_cast<std::size_t>(n);

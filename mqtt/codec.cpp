@@ -156,6 +156,10 @@ void encode_connect(std::string& out, const connect_options& o) {
       put_u8(props, 0x11);
       put_u32(props, o.session_expiry_s);
     }
+    if (o.receive_maximum > 0) {
+      put_u8(props, 0x21);
+      put_u16(props, o.receive_maximum);
+    }
     put_varint(body, props.size());
     body += props;
   }

@@ -43,6 +43,9 @@ struct connect_options {
   std::string username;           ///< empty: none
   std::string password;           ///< empty: none (only sent with a username)
   std::uint32_t session_expiry_s = 0;  ///< v5 only: how long the broker keeps the session
+  /// v5 only: Receive Maximum, the unacknowledged QoS 1/2 messages the broker may send us;
+  /// 0 = not sent (mosquitto 2.0.11 then applies its max_inflight_messages, default 20).
+  std::uint16_t receive_maximum = 0;
   std::string will_topic;              ///< empty: no last will
   std::string will_payload;
   int will_qos = 0;

@@ -2,8 +2,11 @@
 // (messages published with libmosquitto and acknowledged by the broker before we look):
 // bulk delivery with binary and large payloads (v3.1.1 and v5 with properties), the
 // persistent session, redelivery of what was never handed over, a broker restart mid-stream,
-// refused logins, nothing listening, v5 shared subscriptions, keepalive, a fake broker that
-// sends malformed packets, and reconnect pacing when connections die right after CONNACK.
+// acknowledgement only through acknowledge_through (what was handed over but not released is
+// redelivered, acknowledgements of an old connection are dropped, v5 Receive Maximum against
+// mosquitto's default window of 20), refused logins, nothing listening, v5 shared
+// subscriptions, keepalive, a fake broker that sends malformed packets, and reconnect pacing
+// when connections die right after CONNACK.
 #include "ingest/mqtt_subscriber.hpp"
 
 #include <arpa/inet.h>
@@ -51,6 +54,7 @@ std::string lower(std::string s) {
 struct message {
   std::string topic;
   std::string payload;
+  std::uint64_t seq = 0;  ///< the subscriber's sequence number (0 in what we publish)
 };
 
 /// Collects what one subscriber hands over and logs, thread-safely.
@@ -61,12 +65,17 @@ class inbox {
   /// Handlers recording into this inbox; `gate` runs first on every call and may block.
   mqtt_subscriber_handlers handlers(gate_fn gate = {}) {
     mqtt_subscriber_handlers h;
-    h.on_messages = [this, gate](std::span<const mqtt_message_view> batch) {
+    h.on_messages = [this, gate](std::span<const mqtt_message_view> batch, std::uint64_t first) {
       if (gate) gate(batch);
-      std::lock_guard lock(mutex_);
-      for (const auto& m : batch)
-        messages_.push_back({std::string(m.topic), std::string(m.payload)});
-      changed_.notify_all();
+      {
+        std::lock_guard lock(mutex_);
+        for (std::size_t i = 0; i < batch.size(); ++i)
+          messages_.push_back(
+              {std::string(batch[i].topic), std::string(batch[i].payload), first + i});
+        changed_.notify_all();
+      }
+      // As the ingestor does after a commit, only here right after recording.
+      if (auto* sub = acknowledger_.load()) sub->acknowledge_through(first + batch.size() - 1);
     };
     h.on_log = [this](const std::string& line) {
       std::lock_guard lock(mutex_);
@@ -75,6 +84,9 @@ class inbox {
     };
     return h;
   }
+
+  /// From now on every recorded call is acknowledged through `sub` (set before sub.start()).
+  void acknowledge_through(mqtt_subscriber& sub) { acknowledger_ = &sub; }
 
   /// Waits until pred(messages, logs) holds; false on timeout.
   bool wait_until(
@@ -124,6 +136,7 @@ class inbox {
   std::condition_variable changed_;
   std::vector<message> messages_;
   std::vector<std::string> logs_;
+  std::atomic<mqtt_subscriber*> acknowledger_{nullptr};
 };
 
 /// Publishes at QoS 1 through libmosquitto; wait_acked() returns once the broker sent a
@@ -244,6 +257,7 @@ void check_bulk_delivery(mqtt::protocol version) {
   mosquitto_server server;
   inbox in;
   mqtt_subscriber sub(options_for(server.port(), "bulk", "t/#", version), in.handlers());
+  in.acknowledge_through(sub);
   sub.start();
   ASSERT_TRUE(in.wait_subscribed()) << in.log_text();
 
@@ -279,6 +293,9 @@ void check_bulk_delivery(mqtt::protocol version) {
   EXPECT_EQ(1u, sub.counters().connects.load());
   EXPECT_GT(sub.counters().reads.load(), 0u);
   sub.stop();
+  // Everything was released as it came, so all of it was acknowledged by the end.
+  EXPECT_EQ(static_cast<std::uint64_t>(count), sub.counters().acknowledged.load());
+  EXPECT_EQ(0u, sub.counters().dropped_acks.load());
 }
 
 TEST(mqtt_subscriber, v311_delivers_every_message_once_in_order_with_bytes_intact) {
@@ -306,6 +323,7 @@ void check_persistent_session(mqtt::protocol version) {
 
   inbox second;
   mqtt_subscriber sub(options, second.handlers());
+  second.acknowledge_through(sub);
   sub.start();
   ASSERT_TRUE(second.wait_count(sent.size())) << "got " << second.messages().size() << "\n"
                                               << second.log_text();
@@ -412,6 +430,7 @@ TEST(mqtt_subscriber, reconnects_after_a_broker_restart_mid_stream_and_loses_not
   };
   inbox in;
   mqtt_subscriber sub(options_for(server.port(), "restart"), in.handlers(gate));
+  in.acknowledge_through(sub);
   sub.start();
   ASSERT_TRUE(in.wait_subscribed()) << in.log_text();
 
@@ -448,7 +467,193 @@ TEST(mqtt_subscriber, reconnects_after_a_broker_restart_mid_stream_and_loses_not
   sub.stop();
 }
 
-// ---- (e), (f) start() failures ---------------------------------------------------------
+// ---- (e) acknowledgement through acknowledge_through ----------------------------------
+// Issue 3: the ingestor acknowledges a message only once it is stored, so the subscriber must
+// send a PUBACK for exactly the messages released, never for the others.
+
+/// Polls `condition` until it holds; false after `timeout`.
+bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout = 20s) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!condition()) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(5ms);
+  }
+  return true;
+}
+
+/// Payloads in arrival order.
+std::vector<std::string> payload_list(const std::vector<message>& messages) {
+  std::vector<std::string> v;
+  for (const auto& m : messages) v.push_back(m.payload);
+  return v;
+}
+
+/// A fresh subscriber with `options` (acknowledging everything) receives what the broker
+/// still holds for the session, then a marker published behind it: returns the payloads
+/// before the marker. The broker sends a session's redeliveries ahead of new messages.
+std::vector<std::string> redelivered_to_next_session(const mosquitto_server& server,
+                                                     const mqtt_subscriber_options& options) {
+  inbox in;
+  mqtt_subscriber sub(options, in.handlers());
+  in.acknowledge_through(sub);
+  sub.start();
+  EXPECT_TRUE(in.wait_subscribed()) << in.log_text();
+  publish_all(server.port(), {{"t/marker", "marker"}});
+  const bool got_marker = in.wait_until([](const auto& messages, const auto&) {
+    return std::any_of(messages.begin(), messages.end(),
+                       [](const message& m) { return m.payload == "marker"; });
+  });
+  EXPECT_TRUE(got_marker) << in.log_text();
+  sub.stop();
+  auto got = payload_list(in.messages());
+  got.erase(std::find(got.begin(), got.end(), "marker"), got.end());
+  return got;
+}
+
+void check_only_released_messages_are_acknowledged(mqtt::protocol version) {
+  mosquitto_server server;
+  const auto options = options_for(server.port(), "released", "t/#", version);
+  const auto sent = numbered("t/a", "a-", 0, 100);
+  {
+    inbox first;
+    mqtt_subscriber sub(options, first.handlers());
+    sub.start();
+    ASSERT_TRUE(first.wait_subscribed()) << first.log_text();
+    publish_all(server.port(), sent, version == mqtt::protocol::v5);
+    ASSERT_TRUE(first.wait_count(sent.size())) << first.log_text();
+    const auto got = first.messages();
+    ASSERT_EQ(sent.size(), got.size());
+    for (std::size_t i = 0; i < got.size(); ++i) {
+      ASSERT_EQ(sent[i].payload, got[i].payload);
+      ASSERT_EQ(i + 1, got[i].seq) << "numbers count handed-over messages from 1";
+    }
+    // The gauge is updated right after on_messages returns.
+    EXPECT_TRUE(eventually([&] { return sub.counters().unacknowledged.load() == sent.size(); }))
+        << sub.counters().unacknowledged.load();
+    EXPECT_EQ(0u, sub.counters().acknowledged.load()) << "acknowledged before being released";
+    // Release the first 60 and stop at once: stop() writes them before DISCONNECT.
+    sub.acknowledge_through(got[59].seq);
+    sub.acknowledge_through(got[10].seq);  // lower than before: ignored
+    sub.stop();
+    EXPECT_EQ(60u, sub.counters().acknowledged.load()) << first.log_text();
+    EXPECT_EQ(40u, sub.counters().dropped_acks.load());
+  }
+  std::vector<std::string> expected;
+  for (std::size_t i = 60; i < sent.size(); ++i) expected.push_back(sent[i].payload);
+  EXPECT_EQ("", first_difference(expected, redelivered_to_next_session(server, options)));
+}
+
+TEST(mqtt_subscriber, v311_only_messages_released_by_acknowledge_through_are_acknowledged) {
+  check_only_released_messages_are_acknowledged(mqtt::protocol::v311);
+}
+
+TEST(mqtt_subscriber, v5_only_messages_released_by_acknowledge_through_are_acknowledged) {
+  check_only_released_messages_are_acknowledged(mqtt::protocol::v5);
+}
+
+TEST(mqtt_subscriber, acknowledge_on_handover_acknowledges_each_read_after_the_call) {
+  mosquitto_server server;
+  auto options = options_for(server.port(), "on-handover");
+  options.acknowledge_on_handover = true;
+  const auto sent = numbered("t/h", "h-", 0, 50);
+  {
+    inbox first;
+    mqtt_subscriber sub(options, first.handlers());
+    sub.start();
+    ASSERT_TRUE(first.wait_subscribed()) << first.log_text();
+    publish_all(server.port(), sent);
+    ASSERT_TRUE(first.wait_count(sent.size())) << first.log_text();
+    sub.stop();
+    EXPECT_EQ(sent.size(), sub.counters().acknowledged.load());
+  }
+  EXPECT_EQ("", first_difference({}, redelivered_to_next_session(server, options)));
+}
+
+TEST(mqtt_subscriber, acknowledgements_of_an_old_connection_are_not_sent_on_the_new_one) {
+  mosquitto_server server;
+  const auto options = options_for(server.port(), "old-connection");
+  const auto sent = numbered("t/o", "o-", 0, 50);
+  inbox first;
+  auto sub = std::make_unique<mqtt_subscriber>(options, first.handlers());
+  sub->start();
+  ASSERT_TRUE(first.wait_subscribed()) << first.log_text();
+  publish_all(server.port(), sent);
+  ASSERT_TRUE(first.wait_count(sent.size())) << first.log_text();
+
+  // The connection ends with 50 messages handed over and none released; the broker keeps
+  // them in the session and redelivers them on the next connection as numbers 51..100.
+  server.stop();
+  server.start();
+  ASSERT_TRUE(first.wait_count(2 * sent.size())) << "got " << first.messages().size() << "\n"
+                                                 << first.log_text();
+  EXPECT_EQ(50u, sub->counters().dropped_acks.load());
+  const auto got = first.messages();
+  // Releasing 1..75 must acknowledge only the redelivered copies numbered 51..75: the
+  // acknowledgements of numbers 1..50 belonged to the first connection.
+  sub->acknowledge_through(75);
+  sub->stop();
+  EXPECT_EQ(25u, sub->counters().acknowledged.load()) << first.log_text();
+  sub.reset();
+
+  std::vector<std::string> expected;
+  for (const auto& m : got)
+    if (m.seq > 75) expected.push_back(m.payload);
+  ASSERT_EQ(25u, expected.size());
+  EXPECT_EQ("", first_difference(expected, redelivered_to_next_session(server, options)));
+}
+
+TEST(mqtt_subscriber, v5_receive_maximum_bounds_the_unacknowledged_messages) {
+  mosquitto_server server;
+  auto options = options_for(server.port(), "window", "t/#", mqtt::protocol::v5);
+  options.receive_maximum = 10;
+  inbox in;
+  mqtt_subscriber sub(options, in.handlers());
+  sub.start();
+  ASSERT_TRUE(in.wait_subscribed()) << in.log_text();
+  const auto sent = numbered("t/w", "w-", 0, 50);
+  publish_all(server.port(), sent, true);
+  ASSERT_TRUE(in.wait_count(10)) << in.log_text();
+  // The pause only gives a broker that ignored the window the time to show it.
+  std::this_thread::sleep_for(300ms);
+  ASSERT_EQ(10u, in.messages().size()) << "more than Receive Maximum unacknowledged";
+  // Only the first window is exact: mosquitto 2.0.11 moves up to a window of queued messages
+  // into flight per PUBACK it reads (10 acknowledged -> 100 sent), so the rest comes fast.
+  while (in.messages().size() < sent.size()) {
+    const auto have = in.messages().size();
+    sub.acknowledge_through(in.messages().back().seq);
+    ASSERT_TRUE(in.wait_count(have + 1)) << in.log_text();
+  }
+  std::this_thread::sleep_for(200ms);  // a duplicate would show up right behind
+  EXPECT_EQ("", first_difference(payload_list(sent), payload_list(in.messages())));
+  sub.acknowledge_through(in.messages().back().seq);
+  sub.stop();
+  EXPECT_EQ(sent.size(), sub.counters().acknowledged.load());
+}
+
+TEST(mqtt_subscriber, v5_receive_maximum_lifts_mosquittos_default_window_of_20) {
+  // The broker's default: no max_inflight_messages line (the harness sets 0 = unlimited; a
+  // later line overrides it). A v3.1.1 subscriber then gets 20 unacknowledged messages, a v5
+  // one announcing Receive Maximum 65535 gets them all (docs/ingest.md, "In-flight window").
+  test::mosquitto_server_options so;
+  so.extra_config = {"max_inflight_messages 20"};
+  mosquitto_server server(so);
+  for (const auto version : {mqtt::protocol::v311, mqtt::protocol::v5}) {
+    SCOPED_TRACE(version == mqtt::protocol::v5 ? "v5" : "v3.1.1");
+    const std::string id = version == mqtt::protocol::v5 ? "window-v5" : "window-v311";
+    inbox in;
+    mqtt_subscriber sub(options_for(server.port(), id, "t/" + id + "/#", version), in.handlers());
+    sub.start();
+    ASSERT_TRUE(in.wait_subscribed()) << in.log_text();
+    publish_all(server.port(), numbered("t/" + id + "/x", "x-", 0, 200));
+    const std::size_t expected = version == mqtt::protocol::v5 ? 200 : 20;
+    ASSERT_TRUE(in.wait_count(expected)) << in.log_text();
+    std::this_thread::sleep_for(300ms);  // a window larger than expected would show by now
+    EXPECT_EQ(expected, in.messages().size());
+    sub.stop();
+  }
+}
+
+// ---- (f), (g) start() failures ---------------------------------------------------------
 
 /// Runs start() and returns what() of the std::runtime_error it threw ("" if none).
 std::string start_error(mqtt_subscriber& sub) {
@@ -511,7 +716,7 @@ TEST(mqtt_subscriber, nothing_listening_makes_start_throw_naming_host_and_port) 
   sub.stop();  // harmless after a failed start
 }
 
-// ---- (g) shared subscription ----------------------------------------------------------
+// ---- (h) shared subscription ----------------------------------------------------------
 
 TEST(mqtt_subscriber, v5_shared_subscription_splits_the_stream_between_two_subscribers) {
   mosquitto_server server;
@@ -520,6 +725,8 @@ TEST(mqtt_subscriber, v5_shared_subscription_splits_the_stream_between_two_subsc
                        in1.handlers());
   mqtt_subscriber sub2(options_for(server.port(), "shared-2", "$share/g/t/#", mqtt::protocol::v5),
                        in2.handlers());
+  in1.acknowledge_through(sub1);
+  in2.acknowledge_through(sub2);
   sub1.start();
   sub2.start();
   ASSERT_TRUE(in1.wait_subscribed()) << in1.log_text();
@@ -550,7 +757,7 @@ TEST(mqtt_subscriber, v5_shared_subscription_splits_the_stream_between_two_subsc
   sub2.stop();
 }
 
-// ---- (h) keepalive --------------------------------------------------------------------
+// ---- (i) keepalive --------------------------------------------------------------------
 
 TEST(mqtt_subscriber, pings_keep_an_idle_connection_alive) {
   mosquitto_server server;
@@ -571,7 +778,7 @@ TEST(mqtt_subscriber, pings_keep_an_idle_connection_alive) {
   sub.stop();
 }
 
-// ---- (i) malformed packets from a fake broker ------------------------------------------
+// ---- (j) malformed packets from a fake broker ------------------------------------------
 
 std::string bytes(std::initializer_list<int> values) {
   std::string s;

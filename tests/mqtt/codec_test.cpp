@@ -138,6 +138,34 @@ TEST(mqtt_encode_connect, v5_with_login_and_week_long_session) {
                out);
 }
 
+TEST(mqtt_encode_connect, v5_with_session_expiry_and_receive_maximum) {
+  connect_options o;
+  o.version = protocol::v5;
+  o.client_id = "c1";
+  o.keepalive_s = 60;
+  o.session_expiry_s = 3600;
+  o.receive_maximum = 65535;
+  std::string out;
+  encode_connect(out, o);
+  // Properties length 8: session expiry (0x11) 00000E10, receive maximum (0x21) FFFF.
+  EXPECT_BYTES(bytes({0x10, 0x17, 0x00, 0x04, 'M',  'Q',  'T',  'T',  0x05, 0x00, 0x00, 0x3C,
+                      0x08, 0x11, 0x00, 0x00, 0x0E, 0x10, 0x21, 0xFF, 0xFF, 0x00, 0x02, 'c',
+                      '1'}),
+               out);
+}
+
+TEST(mqtt_encode_connect, v311_never_carries_a_receive_maximum) {
+  connect_options o;
+  o.client_id = "c1";
+  o.keepalive_s = 30;
+  o.receive_maximum = 100;  // a v5 property: ignored for 3.1.1
+  std::string out;
+  encode_connect(out, o);
+  EXPECT_BYTES(bytes({0x10, 0x0E, 0x00, 0x04, 'M', 'Q', 'T', 'T', 0x04, 0x00, 0x00, 0x1E, 0x00,
+                      0x02, 'c', '1'}),
+               out);
+}
+
 TEST(mqtt_encode_connect, long_client_id_uses_a_two_byte_remaining_length) {
   connect_options o;
   o.client_id = std::string(200, 'x');
