@@ -58,7 +58,15 @@ void write_all(int fd, std::string_view data, const std::string& path) {
 void fsync_dir(const std::filesystem::path& dir) {
   const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
   if (fd < 0) throw_errno("spool: cannot open " + dir.string());
-  ::fsync(fd);
+  // The rename is only durable once the folder is: a batch is acknowledged to the broker as
+  // soon as append() returns, so a failure here must not pass silently. (The renamed file may
+  // then be replayed and redelivered both; the unique keys drop the second copy.)
+  if (::fsync(fd) != 0) {
+    const int e = errno;
+    ::close(fd);
+    errno = e;
+    throw_errno("spool: fsync " + dir.string());
+  }
   ::close(fd);
 }
 
