@@ -39,7 +39,10 @@ log_dest file $run_dir/mosquitto/mosquitto.log
 max_queued_messages 1000000
 user root
 CONF
-mosquitto -c "$run_dir/mosquitto/mosquitto.conf" &
+# In a session of its own: Ctrl-C goes to the terminal's whole process group, and mosquitto
+# would quit at once, while the simulator still publishes its final statuses. cleanup stops
+# it after the simulator and the ingestor are done.
+setsid mosquitto -c "$run_dir/mosquitto/mosquitto.conf" &
 pids+=($!)
 for _ in $(seq 50); do
   (exec 3<>"/dev/tcp/127.0.0.1/$mqtt_port") 2>/dev/null && break; sleep 0.1
