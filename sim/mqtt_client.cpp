@@ -205,8 +205,8 @@ struct mqtt_client::impl : std::enable_shared_from_this<impl> {
   /// Handler guard: the client still exists and `gen` is the current connection's.
   template <class F>
   auto guarded(F&& f) {
-    return [w = weak_from_this(), gen = generation, c = conn, f = std::forward<F>(f)](
-               auto&&... args) mutable {
+    return [w = weak_from_this(), gen = generation, c = conn,
+            f = std::forward<F>(f)](auto&&... args) mutable {
       auto self = w.lock();
       if (!self || gen != self->generation) return;
       f(*self, std::forward<decltype(args)>(args)...);
@@ -473,8 +473,9 @@ struct mqtt_client::impl : std::enable_shared_from_this<impl> {
       }
     }
     c.async_read_some(asio::buffer(c.in.data() + c.in_end, c.in.size() - c.in_end),
-                      guarded([](impl& self, const boost::system::error_code& ec,
-                                 std::size_t n) { self.on_read(ec, n); }));
+                      guarded([](impl& self, const boost::system::error_code& ec, std::size_t n) {
+                        self.on_read(ec, n);
+                      }));
   }
 
   void on_read(const boost::system::error_code& ec, std::size_t n) {
@@ -492,9 +493,9 @@ struct mqtt_client::impl : std::enable_shared_from_this<impl> {
       while (c->in_begin < c->in_end) {
         std::size_t used = 0;
         // 1 MiB: a publisher only ever receives small acknowledgements.
-        auto p = mqtt::next_packet(
-            std::string_view(c->in.data() + c->in_begin, c->in_end - c->in_begin), used,
-            1024 * 1024);
+        auto p =
+            mqtt::next_packet(std::string_view(c->in.data() + c->in_begin, c->in_end - c->in_begin),
+                              used, 1024 * 1024);
         if (!p) break;
         c->in_begin += used;
         on_packet(*p);
@@ -540,8 +541,7 @@ struct mqtt_client::impl : std::enable_shared_from_this<impl> {
         return;
       default:
         throw mqtt::protocol_error("unexpected packet type " +
-                                   std::to_string(static_cast<int>(p.type)) +
-                                   " for a publisher");
+                                   std::to_string(static_cast<int>(p.type)) + " for a publisher");
     }
   }
 

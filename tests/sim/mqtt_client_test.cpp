@@ -4,9 +4,8 @@
 
 #include "sim/mqtt_client.hpp"
 
-#include <gtest/gtest.h>
-
 #include <arpa/inet.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -46,15 +45,20 @@ bool run_until(boost::asio::io_context& io, const std::function<bool()>& pred,
   return pred();
 }
 
-mqtt_options options_for(const mosquitto_server& broker, const std::string& client_id) {
+/// Quick reconnects and a short keepalive, so that failure paths play out in test time.
+mqtt_options options_at(const std::string& host, int port, const std::string& client_id) {
   mqtt_options o;
-  o.host = broker.host();
-  o.port = broker.port();
+  o.host = host;
+  o.port = port;
   o.client_id = client_id;
   o.keepalive_s = 5;
   o.reconnect_min = 20ms;
   o.reconnect_max = 200ms;
   return o;
+}
+
+mqtt_options options_for(const mosquitto_server& broker, const std::string& client_id) {
+  return options_at(broker.host(), broker.port(), client_id);
 }
 
 std::string payload_for(std::size_t seq, std::size_t size) {
@@ -449,7 +453,9 @@ TEST(mqtt_client, destroying_a_tls_client_in_the_middle_of_a_write_is_safe) {
   {
     mqtt_client client(io, o);
     client.start();
-    ASSERT_TRUE(run_until(io, [&] { return client.connected(); }, 10s)) << broker.log();
+    ASSERT_TRUE(run_until(
+        io, [&] { return client.connected(); }, 10s))
+        << broker.log();
     const std::string big(16 * 1024, 'x');
     for (int i = 0; i < 2000; ++i) ASSERT_TRUE(client.publish("gone/a", big, 1, false));
     // 32 MB cannot leave in one go: stop the loop while the write is under way.
@@ -466,7 +472,9 @@ TEST(mqtt_client, destroying_a_tls_client_in_the_middle_of_a_write_is_safe) {
     return o2;
   }());
   next.start();
-  EXPECT_TRUE(run_until(io, [&] { return next.connected(); }, 10s)) << broker.log();
+  EXPECT_TRUE(run_until(
+      io, [&] { return next.connected(); }, 10s))
+      << broker.log();
 }
 
 TEST(mqtt_client, starts_before_the_broker_and_backs_off_exponentially) {
@@ -555,7 +563,8 @@ class scripted_broker {
       addr.sin_family = AF_INET;
       addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
       addr.sin_port = htons(static_cast<std::uint16_t>(port_));
-      if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 && ::listen(fd, 4) == 0) {
+      if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
+          ::listen(fd, 4) == 0) {
         listen_fd_ = fd;
       } else {
         ::close(fd);
@@ -575,7 +584,13 @@ class scripted_broker {
   /// Accepts the client's next connection; false when none came in time.
   bool accept(boost::asio::io_context& io) {
     drop();
-    if (!run_until(io, [&] { pollfd p{listen_fd_, POLLIN, 0}; return ::poll(&p, 1, 0) > 0; }, 10s))
+    if (!run_until(
+            io,
+            [&] {
+              pollfd p{listen_fd_, POLLIN, 0};
+              return ::poll(&p, 1, 0) > 0;
+            },
+            10s))
       return false;
     fd_ = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
     return fd_ >= 0;
@@ -584,20 +599,23 @@ class scripted_broker {
   /// The next whole packet the client sent (first byte and body); nullopt on timeout or EOF.
   std::optional<std::pair<int, std::string>> next(boost::asio::io_context& io) {
     std::optional<std::pair<int, std::string>> got;
-    run_until(io, [&] {
-      if (got) return true;  // run_until asks once more after the loop
-      std::size_t used = 0;
-      if (auto p = factorysim::mqtt::next_packet(in_, used)) {
-        got.emplace((static_cast<int>(p->type) << 4) | p->flags, std::string(p->body));
-        in_.erase(0, used);
-        return true;
-      }
-      char chunk[4096];
-      const ssize_t n = ::recv(fd_, chunk, sizeof chunk, MSG_DONTWAIT);
-      if (n > 0) in_.append(chunk, static_cast<std::size_t>(n));
-      if (n == 0) eof_ = true;
-      return eof_;
-    }, 10s);
+    run_until(
+        io,
+        [&] {
+          if (got) return true;  // run_until asks once more after the loop
+          std::size_t used = 0;
+          if (auto p = factorysim::mqtt::next_packet(in_, used)) {
+            got.emplace((static_cast<int>(p->type) << 4) | p->flags, std::string(p->body));
+            in_.erase(0, used);
+            return true;
+          }
+          char chunk[4096];
+          const ssize_t n = ::recv(fd_, chunk, sizeof chunk, MSG_DONTWAIT);
+          if (n > 0) in_.append(chunk, static_cast<std::size_t>(n));
+          if (n == 0) eof_ = true;
+          return eof_;
+        },
+        10s);
     return got;
   }
 
@@ -637,14 +655,7 @@ std::string puback(std::uint16_t id) {
 }
 
 mqtt_options scripted_options(const scripted_broker& broker, const std::string& client_id) {
-  mqtt_options o;
-  o.host = "127.0.0.1";
-  o.port = broker.port();
-  o.client_id = client_id;
-  o.keepalive_s = 5;
-  o.reconnect_min = 20ms;
-  o.reconnect_max = 100ms;
-  return o;
+  return options_at("127.0.0.1", broker.port(), client_id);
 }
 
 TEST(mqtt_client_wire, resends_what_was_not_acknowledged_with_dup_after_a_reconnect) {
@@ -666,10 +677,12 @@ TEST(mqtt_client_wire, resends_what_was_not_acknowledged_with_dup_after_a_reconn
   EXPECT_EQ(connect->second[6], '\x04');
   EXPECT_EQ(static_cast<unsigned char>(connect->second[7]), 0x2C);
   broker.send(connack_accepted);
-  ASSERT_TRUE(run_until(io, [&] { return client.connected(); }, 10s));
+  ASSERT_TRUE(run_until(
+      io, [&] { return client.connected(); }, 10s));
 
   // Published in one handler: they leave together, and the broker sees them in order.
-  for (int i = 0; i < 3; ++i) ASSERT_TRUE(client.publish("resend/a", "m" + std::to_string(i), 1, false));
+  for (int i = 0; i < 3; ++i)
+    ASSERT_TRUE(client.publish("resend/a", "m" + std::to_string(i), 1, false));
   std::vector<wire::publish> first;
   std::vector<std::pair<int, std::string>> raw;
   for (int i = 0; i < 3; ++i) {
@@ -678,7 +691,8 @@ TEST(mqtt_client_wire, resends_what_was_not_acknowledged_with_dup_after_a_reconn
     raw.push_back(*p);
   }
   for (const auto& [head, body] : raw) {
-    wire::packet p{static_cast<wire::packet_type>(head >> 4), static_cast<std::uint8_t>(head & 0x0F), body};
+    wire::packet p{static_cast<wire::packet_type>(head >> 4),
+                   static_cast<std::uint8_t>(head & 0x0F), body};
     ASSERT_EQ(p.type, wire::packet_type::publish);
     first.push_back(wire::parse_publish(p, wire::protocol::v311));
   }
@@ -692,10 +706,12 @@ TEST(mqtt_client_wire, resends_what_was_not_acknowledged_with_dup_after_a_reconn
 
   // Only the first is acknowledged; then the connection breaks.
   broker.send(puback(first[0].packet_id));
-  ASSERT_TRUE(run_until(io, [&] { return client.counters().acknowledged == 1; }, 10s));
+  ASSERT_TRUE(run_until(
+      io, [&] { return client.counters().acknowledged == 1; }, 10s));
   EXPECT_EQ(client.in_flight(), 2u);
   broker.drop();
-  ASSERT_TRUE(run_until(io, [&] { return !client.connected(); }, 10s));
+  ASSERT_TRUE(run_until(
+      io, [&] { return !client.connected(); }, 10s));
 
   ASSERT_TRUE(broker.accept(io)) << "no reconnect";
   ASSERT_TRUE(broker.next(io));  // CONNECT
@@ -703,15 +719,16 @@ TEST(mqtt_client_wire, resends_what_was_not_acknowledged_with_dup_after_a_reconn
   for (int i = 1; i < 3; ++i) {
     auto p = broker.next(io);
     ASSERT_TRUE(p) << "message " << i << " not re-sent";
-    const auto m = wire::parse_publish(
-        {static_cast<wire::packet_type>(p->first >> 4), static_cast<std::uint8_t>(p->first & 0x0F), p->second},
-        wire::protocol::v311);
+    const auto m = wire::parse_publish({static_cast<wire::packet_type>(p->first >> 4),
+                                        static_cast<std::uint8_t>(p->first & 0x0F), p->second},
+                                       wire::protocol::v311);
     EXPECT_TRUE(m.dup) << "a re-send must carry DUP";
     EXPECT_EQ(m.packet_id, first[i].packet_id) << "a re-send keeps its packet id";
     EXPECT_EQ(m.payload, "m" + std::to_string(i));
     broker.send(puback(m.packet_id));
   }
-  ASSERT_TRUE(run_until(io, [&] { return client.counters().acknowledged == 3; }, 10s));
+  ASSERT_TRUE(run_until(
+      io, [&] { return client.counters().acknowledged == 3; }, 10s));
   EXPECT_EQ(client.in_flight(), 0u);
   EXPECT_EQ(client.counters().disconnects, 1u);
   EXPECT_EQ(client.counters().reconnects, 1u);
@@ -723,7 +740,8 @@ TEST(mqtt_client_wire, resends_what_was_not_acknowledged_with_dup_after_a_reconn
   auto last = broker.next(io);
   ASSERT_TRUE(last);
   EXPECT_EQ(last->first, 0xE0);
-  EXPECT_TRUE(run_until(io, [&] { return done; }, 5s));
+  EXPECT_TRUE(run_until(
+      io, [&] { return done; }, 5s));
 }
 
 TEST(mqtt_client_wire, a_packet_a_publisher_cannot_receive_ends_the_connection) {
@@ -736,13 +754,15 @@ TEST(mqtt_client_wire, a_packet_a_publisher_cannot_receive_ends_the_connection) 
   ASSERT_TRUE(broker.accept(io));
   ASSERT_TRUE(broker.next(io));
   broker.send(connack_accepted);
-  ASSERT_TRUE(run_until(io, [&] { return client.connected(); }, 10s));
+  ASSERT_TRUE(run_until(
+      io, [&] { return client.connected(); }, 10s));
   ASSERT_TRUE(client.publish("bad/a", "kept", 1, false));
   ASSERT_TRUE(broker.next(io));
   // A SUBACK to a client that never subscribed.
   broker.send(std::string{'\x90', '\x03', '\x00', '\x01', '\x00'});
   EXPECT_TRUE(broker.closed_by_client(io));
-  ASSERT_TRUE(run_until(io, [&] { return client.counters().disconnects == 1; }, 10s));
+  ASSERT_TRUE(run_until(
+      io, [&] { return client.counters().disconnects == 1; }, 10s));
   ASSERT_FALSE(errors.empty());
   EXPECT_NE(errors.back().find("protocol error"), std::string::npos) << errors.back();
 
@@ -757,7 +777,8 @@ TEST(mqtt_client_wire, a_packet_a_publisher_cannot_receive_ends_the_connection) 
   EXPECT_EQ(client.in_flight(), 1u);
   broker.send(std::string{'\x40', '\xFF', '\xFF', '\xFF', '\xFF', '\x01'});
   EXPECT_TRUE(broker.closed_by_client(io));
-  ASSERT_TRUE(run_until(io, [&] { return client.counters().disconnects == 2; }, 10s));
+  ASSERT_TRUE(run_until(
+      io, [&] { return client.counters().disconnects == 2; }, 10s));
   EXPECT_NE(errors.back().find("protocol error"), std::string::npos) << errors.back();
   EXPECT_EQ(client.in_flight(), 1u);
 }
@@ -772,12 +793,14 @@ TEST(mqtt_client, qos2_messages_arrive_once_and_in_order) {
   o.max_inflight = 20;
   mqtt_client client(io, o);
   client.start();
-  ASSERT_TRUE(run_until(io, [&] { return client.connected(); }, 10s));
+  ASSERT_TRUE(run_until(
+      io, [&] { return client.connected(); }, 10s));
   constexpr std::size_t n = 300;
   producer p{client, "q2/a", n, 80, 2};
   p.attach();
   p.pump();
-  ASSERT_TRUE(run_until(io, [&] { return client.counters().acknowledged == n; }, 30s))
+  ASSERT_TRUE(run_until(
+      io, [&] { return client.counters().acknowledged == n; }, 30s))
       << "acknowledged " << client.counters().acknowledged;
   EXPECT_EQ(client.in_flight(), 0u);
   ASSERT_TRUE(collector.wait_for_count(n, 30s)) << "received " << collector.count();
