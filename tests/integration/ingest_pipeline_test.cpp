@@ -161,26 +161,38 @@ class ingest_pipeline : public ::testing::Test {
   /// stream and machine (seq 251): the broker sends redeliveries ahead of it, so once its
   /// rows are in, the tables hold everything that will ever come.
   void kill_9_with_300_messages_queued(const std::string& ack) {
-    start_ingest(0, "600000", "600", {"--ack", ack, "--flush-idle-ms", "0"});
-    qos1_publisher p(broker_->host(), broker_->port());
-    publish_series(p, 1, 250);
-    ASSERT_TRUE(p.wait_acked(30s));
     // durable: the 300 queued are handed over but not acknowledged; received: acknowledged.
-    ASSERT_TRUE(ingest_->wait_for_log(
+    const std::string state =
         std::string("received 1500 new rows 1200 batches 2 rejects 0 (+0) queue 300 unacked ") +
-            (ack == "durable" ? "300" : "0") + " ",
-        30s))
-        // Seen once, on a machine running two test suites at once: "received" above 1500, i.e.
-        // messages delivered twice (QoS 1 allows it). The broker's log shows whether the
-        // publisher reconnected and re-sent.
-        << ingest_->log() << "\nbroker log:\n"
-        << broker_->log();
+        (ack == "durable" ? "300" : "0") + " ";
+    std::unique_ptr<qos1_publisher> p;
+    for (int attempt = 1;; ++attempt) {
+      start_ingest(0, "600000", "600", {"--ack", ack, "--flush-idle-ms", "0"});
+      p = std::make_unique<qos1_publisher>(broker_->host(), broker_->port());
+      publish_series(*p, 1, 250);
+      ASSERT_TRUE(p->wait_acked(30s));
+      if (ingest_->wait_for_log(state, 30s)) break;
+      // QoS 1 may deliver a message twice, and then this exact state never comes. Seen once,
+      // on a machine running two test suites at once: 1,864 received for 1,500 published.
+      // That is not what this test is about: start over on a fresh broker and empty tables.
+      // Anything else fails at once.
+      const std::string log = ingest_->log();
+      const auto at = log.rfind("received ");
+      const long received = at == std::string::npos ? 0 : std::stol(log.substr(at + 9));
+      ASSERT_TRUE(received > 1500 && attempt < 3)
+          << "attempt " << attempt << "\n" << log << "\nbroker log:\n" << broker_->log();
+      ingest_->signal(SIGKILL);
+      ASSERT_EQ(ingest_->wait(10s), 128 + SIGKILL);
+      p.reset();
+      broker_ = std::make_unique<mosquitto_server>();
+      exec_sql(db_, "TRUNCATE energy_readings, production_data, environmental_data, ingest_rejects");
+    }
     EXPECT_EQ(series_rows(), 1200) << ingest_->log();
     ingest_->signal(SIGKILL);
     ASSERT_EQ(ingest_->wait(10s), 128 + SIGKILL);
     start_ingest(0);
-    publish_series(p, 251, 251);
-    ASSERT_TRUE(p.wait_acked(30s));
+    publish_series(*p, 251, 251);
+    ASSERT_TRUE(p->wait_acked(30s));
     const auto until = std::chrono::steady_clock::now() + 60s;
     while (std::chrono::steady_clock::now() < until &&
            count("SELECT count(*) FROM environmental_data WHERE seq = 251") +
