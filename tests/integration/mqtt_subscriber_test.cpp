@@ -794,24 +794,7 @@ class fake_broker {
  public:
   fake_broker(std::string connect_reply, std::string subscribe_reply = {})
       : connect_reply_(std::move(connect_reply)), subscribe_reply_(std::move(subscribe_reply)) {
-    for (int attempt = 0; attempt < 20 && listen_fd_ < 0; ++attempt) {
-      port_ = test::pick_free_port();
-      const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-      if (fd < 0) throw std::runtime_error(std::string("socket: ") + std::strerror(errno));
-      const int one = 1;
-      ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-      sockaddr_in addr{};
-      addr.sin_family = AF_INET;
-      addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-      addr.sin_port = htons(static_cast<std::uint16_t>(port_));
-      if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
-          ::listen(fd, 16) == 0) {
-        listen_fd_ = fd;
-      } else {
-        ::close(fd);  // lost the race for the port: pick another
-      }
-    }
-    if (listen_fd_ < 0) throw std::runtime_error("fake broker: cannot listen");
+    listen_fd_ = test::listen_on_loopback(port_);
     thread_ = std::thread([this] { run(); });
   }
   ~fake_broker() {

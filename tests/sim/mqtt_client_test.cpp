@@ -4,9 +4,7 @@
 
 #include "sim/mqtt_client.hpp"
 
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -555,23 +553,7 @@ TEST(mqtt_client, keepalive_notices_a_hung_broker_and_reconnects) {
 /// every byte the client sends can be inspected.
 class scripted_broker {
  public:
-  scripted_broker() {
-    for (int attempt = 0; attempt < 20 && listen_fd_ < 0; ++attempt) {
-      port_ = factorysim::test::pick_free_port();
-      const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-      sockaddr_in addr{};
-      addr.sin_family = AF_INET;
-      addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-      addr.sin_port = htons(static_cast<std::uint16_t>(port_));
-      if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
-          ::listen(fd, 4) == 0) {
-        listen_fd_ = fd;
-      } else {
-        ::close(fd);
-      }
-    }
-    if (listen_fd_ < 0) throw std::runtime_error("scripted broker: cannot listen");
-  }
+  scripted_broker() { listen_fd_ = factorysim::test::listen_on_loopback(port_, 4); }
   ~scripted_broker() {
     drop();
     ::close(listen_fd_);
