@@ -1,9 +1,10 @@
 // Publish-rate driver for bench/publish_bench.sh: publishes N messages of S bytes through
-// sim::mqtt_client as fast as its in-flight window allows, waits until every message is
+// the simulator's publishing client (our own mqtt::publisher, or libmosquitto with --client
+// libmosquitto) as fast as its in-flight window allows, waits until every message is
 // acknowledged (QoS 1) or written (QoS 0), and prints one line:
-//   publish_bench qos=Q count=N size=S seconds=T msgs_per_s=R acknowledged=A dropped=D
+//   publish_bench client=C version=V qos=Q count=N size=S seconds=T msgs_per_s=R acknowledged=A dropped=D
 // Usage: publish_bench --port P [--host H] [--count N] [--size S] [--qos Q] [--window W]
-//                      [--topic T]
+//                      [--topic T] [--client native|libmosquitto] [--mqtt-version 5|3.1.1]
 // Exit codes: 0 ok, 1 runtime failure (not everything acknowledged), 2 bad usage.
 
 #include <boost/asio/io_context.hpp>
@@ -14,7 +15,7 @@
 #include <string>
 #include <string_view>
 
-#include "sim/mqtt_client.hpp"
+#include "sim/publish_client.hpp"
 
 namespace {
 
@@ -26,6 +27,8 @@ struct bench_args {
   int qos = 1;
   std::size_t window = 1000;
   std::string topic = "bench/mqtt_client";
+  std::string client = "native";
+  std::string version = "5";
 };
 
 bool parse(int argc, char** argv, bench_args& a) {
@@ -48,13 +51,19 @@ bool parse(int argc, char** argv, bench_args& a) {
         a.window = std::stoul(v);
       else if (k == "--topic")
         a.topic = v;
+      else if (k == "--client")
+        a.client = v;
+      else if (k == "--mqtt-version")
+        a.version = v;
       else
         return false;
     } catch (const std::exception&) {
       return false;
     }
   }
-  return a.port > 0 && a.qos >= 0 && a.qos <= 2 && a.size > 0;
+  return a.port > 0 && a.qos >= 0 && a.qos <= 2 && a.size > 0 &&
+         (a.client == "native" || a.client == "libmosquitto") &&
+         (a.version == "5" || a.version == "3.1.1");
 }
 
 /// The same line publish_bench.sh feeds to `mosquitto_pub -l`: seq, then padding to `size`.
@@ -70,17 +79,22 @@ int main(int argc, char** argv) {
   bench_args a;
   if (!parse(argc, argv, a)) {
     std::cerr << "usage: publish_bench --port P [--host H] [--count N] [--size S] [--qos 0|1|2] "
-                 "[--window W] [--topic T]\n";
+                 "[--window W] [--topic T] [--client native|libmosquitto] "
+                 "[--mqtt-version 5|3.1.1]\n";
     return 2;
   }
   boost::asio::io_context io;
-  factorysim::sim::mqtt_options o;
+  factorysim::mqtt::publisher_options o;
   o.host = a.host;
   o.port = a.port;
   o.client_id = "publish-bench";
-  o.clean_session = true;
+  o.clean_start = true;
   o.max_inflight = a.window;
-  factorysim::sim::mqtt_client client(io, o);
+  o.version = a.version == "5" ? factorysim::mqtt::protocol::v5 : factorysim::mqtt::protocol::v311;
+  const auto kind = a.client == "native" ? factorysim::scenarios::mqtt_client_kind::native
+                                         : factorysim::scenarios::mqtt_client_kind::libmosquitto;
+  const auto owned = factorysim::sim::make_publish_client(io, kind, o);
+  auto& client = *owned;
 
   std::size_t next = 0;
   std::string payload;
@@ -111,9 +125,9 @@ int main(int argc, char** argv) {
 
   const auto& c = client.counters();
   std::printf(
-      "publish_bench qos=%d count=%zu size=%zu seconds=%.3f msgs_per_s=%.0f acknowledged=%llu "
-      "dropped=%llu\n",
-      a.qos, a.count, a.size, seconds, static_cast<double>(a.count) / seconds,
+      "publish_bench client=%s version=%s qos=%d count=%zu size=%zu seconds=%.3f "
+      "msgs_per_s=%.0f acknowledged=%llu dropped=%llu\n",
+      a.client.c_str(), a.version.c_str(), a.qos, a.count, a.size, seconds, static_cast<double>(a.count) / seconds,
       static_cast<unsigned long long>(c.acknowledged), static_cast<unsigned long long>(c.dropped));
   return c.acknowledged == a.count ? 0 : 1;
 }

@@ -2,6 +2,7 @@
 // SIGTERM/SIGINT stop consumption and flush every batch before exit 0 (docs/ingest.md).
 #include <csignal>
 #include <iostream>
+#include <limits>
 #include <optional>
 
 #include "cli/commands.hpp"
@@ -26,7 +27,16 @@ struct ingest_args {
   std::string ack = "durable";
   double spool_max_mb = 1024;
   double max_payload_kib = 64;
+  double max_future_days = 3650;
   std::string write_mode = "optimistic";
+  std::string tls_ca_file;
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  std::string tls_server_name;
+  bool tls = false;
+  bool tls_insecure = false;
+  double db_connect_timeout_s = 10;
+  double db_statement_timeout_s = 60;
 };
 
 }  // namespace
@@ -63,8 +73,22 @@ void add_ingest_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--client-id", o.client_id,
                   "MQTT client id; fixed, because the broker keeps our session under it")
       ->capture_default_str();
-  cmd->add_option("--username", o.username, "MQTT user name");
-  cmd->add_option("--password", o.password, "MQTT password");
+  cmd->add_option("--username", o.username,
+                  "MQTT user name (or FACTORYSIM_MQTT_USERNAME, or --mqtt-credentials-file)");
+  cmd->add_option("--password", o.password,
+                  "MQTT password; visible to `ps`: prefer FACTORYSIM_MQTT_PASSWORD or "
+                  "--mqtt-credentials-file");
+  cmd->add_option("--mqtt-credentials-file", o.credentials_file,
+                  "file with the MQTT password, or the user name and the password on two lines");
+  cmd->add_flag("--tls", args->tls, "connect to the broker over TLS (system CAs unless --tls-ca-file)");
+  cmd->add_option("--tls-ca-file", args->tls_ca_file, "CA certificate(s) to verify the broker (implies --tls)");
+  cmd->add_option("--tls-cert-file", args->tls_cert_file, "client certificate (PEM, implies --tls)");
+  cmd->add_option("--tls-key-file", args->tls_key_file, "client key (PEM, with --tls-cert-file)");
+  cmd->add_option("--tls-server-name", args->tls_server_name,
+                  "name to send as SNI and to verify in the broker's certificate (default: "
+                  "--mqtt-host)");
+  cmd->add_flag("--tls-insecure", args->tls_insecure,
+                "do not verify the broker's host name (still encrypted; for tests)");
   cmd->add_option("--batch-rows", o.batch_rows,
                   "flush a batch at this many messages (with --ack durable: or at the in-flight "
                   "window, --max-inflight, if that is smaller)")
@@ -79,14 +103,38 @@ void add_ingest_command(CLI::App& app, int& exit_code) {
                   "long, not --flush-ms")
       ->check(CLI::Range(std::size_t{0}, std::size_t{3'600'000}))
       ->capture_default_str();
-  cmd->add_option("--spool-dir", o.spool_dir, "where batches wait while the database is away")
+  cmd->add_option("--spool-dir", o.spool_dir,
+                  "where batches wait while the database is away (default: "
+                  "$XDG_STATE_HOME or ~/.local/state /factorysim/spool/<client id>); locked "
+                  "while in use, and bound to the database it was filled for");
+  cmd->add_flag("--start-without-db", o.start_without_db,
+                "start even if the database cannot be reached, spooling until it can "
+                "(default: exit 1)");
+  cmd->add_option("--schema", o.db_session.schema,
+                  "PostgreSQL schema holding the tables (default: the server's search_path)");
+  cmd->add_option("--db-connect-timeout-s", args->db_connect_timeout_s,
+                  "give up a database connection attempt after this long (0 = never)")
+      ->check(CLI::Range(0.0, 3600.0))
+      ->capture_default_str();
+  cmd->add_option("--db-statement-timeout-s", args->db_statement_timeout_s,
+                  "cancel a statement that runs this long; the batch is retried or spooled "
+                  "(0 = the server's setting)")
+      ->check(CLI::Range(0.0, 86400.0))
       ->capture_default_str();
   cmd->add_option("--spool-max-mb", args->spool_max_mb,
                   "spool size at which consumption pauses (the broker then queues)")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
-  cmd->add_option("--max-payload-kib", args->max_payload_kib, "larger payloads are rejected")
+  cmd->add_option("--max-payload-kib", args->max_payload_kib,
+                  "larger payloads are dead letters (their first 4 KiB, size and SHA-256 are "
+                  "kept; they are never held whole in memory)")
       ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--max-future-days", args->max_future_days,
+                  "readings stamped further ahead of the wall clock are dead letters "
+                  "(time_out_of_range); accelerated runs from now reach ahead by speed x run "
+                  "time (docs/ingest.md); 0 = no limit")
+      ->check(CLI::Range(0.0, 100000.0))
       ->capture_default_str();
   cmd->add_option("--status-interval-s", o.status_interval_s,
                   "seconds between status lines on stderr (0 = none)")
@@ -121,6 +169,20 @@ void add_ingest_command(CLI::App& app, int& exit_code) {
     if (!(args->max_payload_kib <= 1024 * 1024))
       throw CLI::ValidationError("--max-payload-kib", "must be a number in (0, 1048576]");
     opts.spool_max_bytes = static_cast<std::uint64_t>(args->spool_max_mb * 1024 * 1024);
+    // 0 = no limit: as far as the microsecond clock reaches (the year 294,000).
+    opts.decode.max_future_us =
+        args->max_future_days > 0
+            ? static_cast<ingest::unix_us>(args->max_future_days * 86400.0 * 1e6)
+            : std::numeric_limits<ingest::unix_us>::max() / 2;
+    opts.db_session.connect_timeout_s = static_cast<int>(args->db_connect_timeout_s + 0.999);
+    opts.db_session.statement_timeout_ms = static_cast<int>(args->db_statement_timeout_s * 1000);
+    const bool tls = args->tls || !args->tls_ca_file.empty() || !args->tls_cert_file.empty() ||
+                     args->tls_insecure || !args->tls_server_name.empty();
+    if (args->tls_cert_file.empty() != args->tls_key_file.empty())
+      throw CLI::ValidationError("--tls-cert-file", "goes with --tls-key-file");
+    if (tls)
+      opts.tls = mqtt::tls_options{args->tls_ca_file, args->tls_cert_file, args->tls_key_file,
+                                   args->tls_server_name, args->tls_insecure};
     opts.decode.max_payload_bytes = static_cast<std::size_t>(args->max_payload_kib * 1024);
     opts.mode = args->write_mode == "direct"   ? ingest::write_mode::direct
                 : args->write_mode == "staged" ? ingest::write_mode::staged

@@ -186,8 +186,13 @@ int run(const run_args& a) {
   std::cerr << "factorysim: published " << total << " messages (energy "
             << st.published[0] << ", production " << st.published[1] << ", environmental "
             << st.published[2] << ", status " << st.published[3] << ", events "
-            << st.published[4] << "), " << st.overruns << " overruns, " << st.publish_errors
-            << " publish errors, " << st.reconnects << " reconnects\n";
+            << st.published[4] << "), ";
+  if (!a.output)
+    std::cerr << st.acknowledged << " acknowledged by the broker, " << st.rejected
+              << " refused by the broker, ";
+  std::cerr << st.overruns << " overruns, "
+            << st.publish_errors << " publish errors, " << st.reconnects << " reconnects\n";
+  if (!st.fatal.empty()) std::cerr << "factorysim run: " << st.fatal << '\n';
   return exit_code;
 }
 

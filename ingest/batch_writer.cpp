@@ -74,6 +74,21 @@ constexpr const char* insert_events =
     " WHERE a.resolved_at IS DISTINCT FROM coalesce(excluded.resolved_at, a.resolved_at)"
     " OR a.fault_id IS NULL";
 
+// Dead letters are stored once per (topic, payload digest): a redelivered or replayed bad
+// message adds nothing. The digest of a payload we hold is computed by the database.
+constexpr const char* create_rejects_stage =
+    "CREATE TEMP TABLE IF NOT EXISTS ingest_stage_rejects ("
+    " received_at timestamptz NOT NULL, topic text NOT NULL, payload bytea NOT NULL,"
+    " reason text NOT NULL, detail text, payload_sha256 bytea, payload_bytes bigint,"
+    " payload_truncated boolean) ON COMMIT DELETE ROWS";
+constexpr const char* insert_rejects =
+    "INSERT INTO ingest_rejects (received_at, topic, payload, reason, detail, payload_sha256,"
+    " payload_bytes, payload_truncated)"
+    " SELECT DISTINCT ON (topic, sha) received_at, topic, payload, reason, detail, sha,"
+    " payload_bytes, payload_truncated FROM (SELECT *, coalesce(payload_sha256, sha256(payload))"
+    " AS sha FROM ingest_stage_rejects) r ORDER BY topic, sha, received_at"
+    " ON CONFLICT (topic, payload_sha256) DO NOTHING";
+
 }  // namespace
 
 batch_writer::batch_writer(std::string conninfo, batch_writer_options options)
@@ -85,7 +100,7 @@ batch_writer::batch_writer(std::string conninfo, batch_writer_options options)
       environmental_(
           table_codec<environmental_row>("environmental_data", environmental_columns()),
           options.mode),
-      rejects_(table_codec<reject_row>("ingest_rejects", reject_columns()), write_mode::direct),
+      reject_codec_("ingest_stage_rejects", reject_stage_columns()),
       status_codec_("ingest_stage_status", status_stage_columns()),
       event_codec_("ingest_stage_events", event_stage_columns()) {}
 
@@ -93,13 +108,13 @@ batch_writer::~batch_writer() = default;
 
 void batch_writer::connect() {
   db_.reset();
-  auto db = std::make_unique<pg_connection>(conninfo_);
+  auto db = std::make_unique<pg_connection>(conninfo_, options_.session);
   // Timestamps are binary (UTC microseconds), so the session time zone does not matter;
   // synchronous_commit stays at the server's setting: a commit is our durability point.
   energy_.prepare(*db);
   production_.prepare(*db);
   environmental_.prepare(*db);
-  rejects_.prepare(*db);
+  db->exec(create_rejects_stage);
   db->exec(create_status_stage);
   db->exec(create_events_stage);
   db_ = std::move(db);
@@ -107,6 +122,24 @@ void batch_writer::connect() {
 }
 
 void batch_writer::disconnect() noexcept { db_.reset(); }
+
+spool_target batch_writer::identify() {
+  if (!db_) throw pg_error(pg_failure::connection, "", "not connected");
+  spool_target t;
+  const auto rows = db_->query("SELECT current_database(), coalesce(current_schema(), '')");
+  t.database = rows.at(0).at(0);
+  t.schema = rows.at(0).at(1);
+  t.address = db_->address();
+  // pg_control_system() may be closed to our role (or missing on a PostgreSQL-compatible
+  // engine): then the cluster stays unknown and the address stands in for it.
+  try {
+    const auto id = db_->query("SELECT system_identifier::text FROM pg_control_system()");
+    if (!id.empty()) t.system_identifier = id.at(0).at(0);
+  } catch (const pg_error& e) {
+    if (e.kind() == pg_failure::connection) throw;
+  }
+  return t;
+}
 
 bool batch_writer::connected() const noexcept { return db_ && db_->ok(); }
 
@@ -185,14 +218,19 @@ void batch_writer::write_once(std::span<pending_message> batch, batch_outcome& o
   energy_.clear();
   production_.clear();
   environmental_.clear();
-  rejects_.clear();
+  rejects_buffer_.clear();
   for (const auto& m : batch) {
     if (const auto* rej = std::get_if<reject>(&m.result)) {
       ++mine.rejects[static_cast<std::size_t>(rej->reason)];
       // Topic and detail go to text columns: they must be valid UTF-8 whatever came in.
-      rejects_.add(reject_row{m.received_us, json::sanitize_utf8(m.topic), m.payload,
-                              std::string(to_string(rej->reason)),
-                              json::sanitize_utf8(rej->detail)});
+      if (rejects_buffer_.tuples() == 0) rejects_buffer_.begin();
+      reject_codec_.encode(
+          rejects_buffer_,
+          reject_row{m.received_us, json::sanitize_utf8(m.topic), m.payload,
+                     std::string(to_string(rej->reason)), json::sanitize_utf8(rej->detail),
+                     m.truncated ? m.payload_sha256 : std::string(),
+                     static_cast<std::int64_t>(m.truncated ? m.payload_bytes : m.payload.size()),
+                     m.truncated});
       continue;
     }
     const auto& row = std::get<decoded_row>(m.result);
@@ -231,7 +269,13 @@ void batch_writer::write_once(std::span<pending_message> batch, batch_outcome& o
                  events_buffer_.data());
     mine.inserted[static_cast<std::size_t>(stream::events)] = db_->exec(insert_events);
   }
-  rejects_.flush(*db_, false);
+  if (rejects_buffer_.tuples() > 0) {
+    rejects_buffer_.finish();
+    db_->copy_in("COPY ingest_stage_rejects (" + reject_codec_.column_list() +
+                     ") FROM STDIN (FORMAT binary)",
+                 rejects_buffer_.data());
+    db_->exec(insert_rejects);
+  }
   db_->exec("COMMIT");
   ++mine.transactions;
   for (std::size_t i = 0; i < stream_count; ++i) {

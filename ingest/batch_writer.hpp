@@ -17,6 +17,7 @@
 
 #include "ingest/copy_writer.hpp"
 #include "ingest/pg_connection.hpp"
+#include "ingest/spool.hpp"
 #include "ingest/wire_decoder.hpp"
 
 namespace factorysim::ingest {
@@ -25,10 +26,14 @@ namespace factorysim::ingest {
 /// decoder made of them.
 struct pending_message {
   std::string topic;
-  std::string payload;
+  std::string payload;  ///< truncated: its first bytes only (kept as evidence)
   unix_us received_us = 0;
   decode_result result;
   std::uint64_t delivery_seq = 0;  ///< the MQTT subscriber's number; 0 = replayed from the spool
+  /// The payload was too large to hold: its size and SHA-256 (32 raw bytes) stand for it.
+  bool truncated = false;
+  std::uint64_t payload_bytes = 0;
+  std::string payload_sha256{};
 };
 
 /// Number of reject reasons (for per-reason counters).
@@ -48,6 +53,7 @@ struct batch_outcome {
 /// Options of the batch writer.
 struct batch_writer_options {
   write_mode mode = write_mode::optimistic;
+  pg_session_settings session;  ///< timeouts, schema
   /// A message from an unknown machine reloads the machine list at most this often.
   std::chrono::milliseconds machine_refresh_interval{1000};
 };
@@ -80,6 +86,8 @@ class batch_writer {
 
   /// Known machines (for tests and counters).
   std::size_t known_machines() const noexcept { return machines_.size(); }
+  /// The database connected to (connected() only): which cluster, database and schema.
+  spool_target identify();
 
  private:
   void load_machines();
@@ -93,7 +101,8 @@ class batch_writer {
   copy_writer<energy_row> energy_;
   copy_writer<production_row> production_;
   copy_writer<environmental_row> environmental_;
-  copy_writer<reject_row> rejects_;
+  copy_buffer rejects_buffer_;
+  table_codec<reject_row> reject_codec_;
   copy_buffer status_buffer_;
   copy_buffer events_buffer_;
   table_codec<status_row> status_codec_;

@@ -1,29 +1,76 @@
 #include "ingest/ingestor.hpp"
 
+#include <libpq-fe.h>
+#include <openssl/sha.h>
+
 #include <algorithm>
 #include <condition_variable>
 #include <deque>
 #include <memory>
-#include <span>
 #include <mutex>
 #include <ostream>
-#include <sstream>
+#include <span>
 #include <thread>
 #include <vector>
 
 #include "ingest/batch_writer.hpp"
-#include "ingest/mqtt_subscriber.hpp"
+#include "ingest/ingest_status.hpp"
 #include "ingest/spool.hpp"
+#include "mqtt/backoff.hpp"
+#include "mqtt/subscriber.hpp"
 
 namespace factorysim::ingest {
 namespace {
 
 using clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+/// How much of a payload too large to store is kept in the dead letter, beside its size and
+/// SHA-256.
+constexpr std::size_t dead_letter_prefix_bytes = 4096;
 
 unix_us wall_now_us() {
   return std::chrono::duration_cast<std::chrono::microseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
+}
+
+std::string sha256_of(std::string_view data) {
+  std::string out(SHA256_DIGEST_LENGTH, '\0');
+  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(),
+         reinterpret_cast<unsigned char*>(out.data()));
+  return out;
+}
+
+std::string hex(std::string_view bytes) {
+  static const char* digits = "0123456789abcdef";
+  std::string s;
+  for (const char c : bytes) {
+    s += digits[(static_cast<unsigned char>(c) >> 4) & 0xf];
+    s += digits[static_cast<unsigned char>(c) & 0xf];
+  }
+  return s;
+}
+
+/// What a connection string names, for a spool begun before the database could be reached.
+spool_target target_of_conninfo(const std::string& conninfo, const std::string& schema) {
+  spool_target t;
+  t.schema = schema;
+  char* error = nullptr;
+  PQconninfoOption* options = PQconninfoParse(conninfo.c_str(), &error);
+  if (error != nullptr) PQfreemem(error);
+  if (options == nullptr) return t;
+  std::string host, port;
+  for (auto* o = options; o->keyword != nullptr; ++o) {
+    if (o->val == nullptr) continue;
+    const std::string_view k = o->keyword;
+    if (k == "dbname") t.database = o->val;
+    if (k == "host" || (k == "hostaddr" && host.empty())) host = o->val;
+    if (k == "port") port = o->val;
+  }
+  PQconninfoFree(options);
+  if (!host.empty() || !port.empty()) t.address = host + ":" + (port.empty() ? "5432" : port);
+  return t;
 }
 
 // Counters the writer updates and the status line reads.
@@ -36,6 +83,7 @@ struct counters {
   std::atomic<std::uint64_t> splits{0};
   std::atomic<std::uint64_t> staged_retries{0};
   std::atomic<std::uint64_t> spooled_batches{0};
+  std::atomic<std::uint64_t> replayed_batches{0};
   std::atomic<std::uint64_t> spool_files{0};
   std::atomic<std::uint64_t> spool_bytes{0};
   std::atomic<bool> db_up{false};
@@ -63,8 +111,10 @@ class ingestor {
         flush_at_(o.ack == ack_policy::durable && window_ > 0
                       ? std::min<std::size_t>(batch_rows_, window_)
                       : batch_rows_),
-        writer_(o.db, batch_writer_options{o.mode, std::chrono::milliseconds(1000)}),
-        spool_(o.spool_dir, o.spool_max_bytes) {
+        writer_(o.db, batch_writer_options{o.mode, o.db_session, std::chrono::milliseconds(1000)}),
+        spool_(o.spool_dir.empty() ? default_spool_dir(o.client_id) : o.spool_dir,
+               o.spool_max_bytes),
+        db_backoff_(milliseconds(100), milliseconds(10000)) {
     c_.spool_files = spool_.batches();
     c_.spool_bytes = spool_.bytes();
   }
@@ -75,7 +125,7 @@ class ingestor {
   ingest_summary run(const std::atomic<bool>& stop);
 
  private:
-  void on_messages(std::span<const mqtt_message_view> messages, std::uint64_t first_seq);
+  bool on_messages(std::span<const mqtt::message_view> messages, std::uint64_t first_seq);
   void acknowledge(const std::vector<pending_message>& batch);
   void start_mqtt();
   void stop_consuming();
@@ -83,8 +133,11 @@ class ingestor {
   bool collect(std::vector<pending_message>& batch);
   void commit(std::vector<pending_message>& batch);
   bool try_connect();
-  void replay_one();
+  void check_target();
+  bool replay_some();
   void account(const batch_outcome& out, std::span<const pending_message> batch);
+  void database_lost(const pg_error& e, const std::string& what);
+  ingest_snapshot snapshot();
   void print_status(double interval_s);
   void say(const std::string& line) {
     std::lock_guard lock(log_mutex_);
@@ -101,58 +154,90 @@ class ingestor {
   batch_writer writer_;
   spool spool_;
   counters c_;
-  std::unique_ptr<mqtt_subscriber> mqtt_;
+  std::unique_ptr<mqtt::subscriber> mqtt_;
+  clock::time_point started_ = clock::now();
 
   std::mutex queue_mutex_;
   std::condition_variable not_empty_;
-  std::condition_variable not_full_;
   std::deque<pending_message> queue_;
+  bool reading_paused_ = false;     ///< the subscriber waits for room in the queue
   bool consuming_stopped_ = false;  ///< no more messages are queued: drain and finish
-  bool unblock_producers_ = false;  ///< shutting down (ack received): never block MQTT
+  bool accept_after_stop_ = false;  ///< shutting down (ack received): queue what comes
   std::atomic<clock::rep> last_message_at_{0};
   std::atomic<bool> writer_failed_{false};
   std::string writer_error_;
 
-  clock::duration backoff_ = std::chrono::milliseconds(100);
+  /// Paces database reconnects. Reset only by a committed write: a database that accepts
+  /// connections and then fails every statement must not be retried ten times a second.
+  mqtt::backoff db_backoff_;
   clock::time_point next_attempt_{};
   std::string last_db_error_;
-  std::uint64_t last_status_inserted_[stream_count]{};
-  std::uint64_t last_status_rejects_ = 0;
+  bool target_checked_ = false;
+  ingest_snapshot last_status_;
 };
 
-void ingestor::on_messages(std::span<const mqtt_message_view> messages, std::uint64_t first_seq) {
+bool ingestor::on_messages(std::span<const mqtt::message_view> messages,
+                           std::uint64_t first_seq) {
   // Decoded here, on the network thread, so the writer thread only batches and commits.
   std::vector<pending_message> decoded(messages.size());
   const unix_us now = wall_now_us();
   decode_options d = o_.decode;
   d.now_us = now;
   for (std::size_t i = 0; i < messages.size(); ++i) {
+    const auto& v = messages[i];
     pending_message& m = decoded[i];
-    m.topic.assign(messages[i].topic);
-    m.payload.assign(messages[i].payload);
+    m.topic.assign(v.topic);
     m.received_us = now;
-    m.result = decode_message(m.topic, m.payload, d);
     m.delivery_seq = first_seq + i;
+    if (v.oversized) {
+      // Read past by the subscriber: never held whole, kept as prefix, size and digest.
+      m.truncated = true;
+      m.payload_bytes = v.payload_bytes;
+      m.payload_sha256.assign(reinterpret_cast<const char*>(v.payload_sha256.data()), 32);
+      m.payload.assign(v.payload.substr(0, dead_letter_prefix_bytes));
+      m.result = reject{reject_reason::oversized,
+                        "payload of " + std::to_string(v.payload_bytes) + " bytes (limit " +
+                            std::to_string(o_.decode.max_payload_bytes) + "), sha256 " +
+                            hex(m.payload_sha256) + "; the first " +
+                            std::to_string(m.payload.size()) + " bytes are kept"};
+      continue;
+    }
+    m.result = decode_message(m.topic, v.payload, d);
+    const auto* r = std::get_if<reject>(&m.result);
+    if (r != nullptr && r->reason == reject_reason::oversized) {
+      m.truncated = true;
+      m.payload_bytes = v.payload.size();
+      m.payload_sha256 = sha256_of(v.payload);
+      m.payload.assign(v.payload.substr(0, dead_letter_prefix_bytes));
+    } else {
+      m.payload.assign(v.payload);
+    }
   }
   last_message_at_ = clock::now().time_since_epoch().count();
   bool wake_writer = false;
+  bool keep_reading = true;
   {
-    std::unique_lock lock(queue_mutex_);
-    // Full queue: block the network thread, so the broker holds further messages for our
-    // session instead of us holding them in memory. (One read's worth may go past capacity.)
-    not_full_.wait(lock, [&] {
-      return queue_.size() < capacity_ || unblock_producers_ || consuming_stopped_;
-    });
+    std::lock_guard lock(queue_mutex_);
     // Shutting down (ack durable): these are never acknowledged; the broker keeps them.
-    if (consuming_stopped_) return;
+    if (consuming_stopped_ && !accept_after_stop_) {
+      reading_paused_ = true;
+      return false;
+    }
     const bool was_empty = queue_.empty();
     for (auto& m : decoded) queue_.push_back(std::move(m));
     // The writer sleeps until the queue holds a batch or its oldest message is due; only
     // those two events need a wake-up, not every message.
     wake_writer = was_empty || queue_.size() >= flush_at_;
+    // Full: stop reading, so that the broker holds further messages for our session
+    // instead of us holding them in memory. (One read's worth may go past capacity.)
+    if (queue_.size() >= capacity_ && !accept_after_stop_) {
+      reading_paused_ = true;
+      keep_reading = false;
+    }
   }
   if (wake_writer) not_empty_.notify_one();
   c_.received += messages.size();
+  return keep_reading;
 }
 
 void ingestor::acknowledge(const std::vector<pending_message>& batch) {
@@ -163,12 +248,14 @@ void ingestor::acknowledge(const std::vector<pending_message>& batch) {
 }
 
 void ingestor::start_mqtt() {
-  mqtt_subscriber_options s;
+  mqtt::subscriber_options s;
   s.host = o_.mqtt_host;
   s.port = o_.mqtt_port;
   s.client_id = o_.client_id;
   s.username = o_.username;
   s.password = o_.password;
+  mqtt::load_credentials(s, o_.credentials_file);
+  s.tls = o_.tls;
   s.keepalive_s = o_.keepalive_s;
   // --group needs MQTT v5 ($share/...); v5 also needs a session expiry to keep the session.
   s.version = o_.mqtt_version;
@@ -176,13 +263,15 @@ void ingestor::start_mqtt() {
       o_.mqtt_version == mqtt::protocol::v5 ? static_cast<std::uint16_t>(window_) : 0;
   s.acknowledge_on_handover = o_.ack == ack_policy::received;
   s.filter = o_.group.empty() ? o_.topic : "$share/" + o_.group + "/" + o_.topic;
-  mqtt_subscriber_handlers h;
-  h.on_messages = [this](std::span<const mqtt_message_view> m, std::uint64_t first) {
-    on_messages(m, first);
+  // A packet may hold the largest payload we store, a topic of up to 64 KiB and headers;
+  // anything bigger is read past (kept as a dead letter with its digest), never buffered.
+  s.max_inbound_packet_bytes = o_.decode.max_payload_bytes + 65535 + 1024;
+  mqtt::subscriber_handlers h;
+  h.on_messages = [this](std::span<const mqtt::message_view> m, std::uint64_t first) {
+    return on_messages(m, first);
   };
   h.on_log = [this](const std::string& line) { say(line); };
-  mqtt_ = std::make_unique<mqtt_subscriber>(std::move(s), std::move(h));
-  mqtt_->start();
+  mqtt_ = std::make_unique<mqtt::subscriber>(std::move(s), std::move(h));
 }
 
 void ingestor::stop_consuming() {
@@ -191,10 +280,12 @@ void ingestor::stop_consuming() {
     // and flushed: stop the subscriber first, then let the writer drain.
     {
       std::lock_guard lock(queue_mutex_);
-      unblock_producers_ = true;
+      accept_after_stop_ = true;
     }
-    not_full_.notify_all();
-    if (mqtt_) mqtt_->stop();
+    if (mqtt_) {
+      mqtt_->resume();
+      mqtt_->stop();
+    }
   }
   // ack durable: the subscriber stays connected to send the acknowledgements of the last
   // batches; what it hands over from now on is refused, unacknowledged, and comes again.
@@ -202,30 +293,66 @@ void ingestor::stop_consuming() {
     std::lock_guard lock(queue_mutex_);
     consuming_stopped_ = true;
   }
-  not_full_.notify_all();
   not_empty_.notify_all();
+}
+
+void ingestor::database_lost(const pg_error& e, const std::string& what) {
+  say(what + " (" + e.what() + ")");
+  writer_.disconnect();
+  c_.db_up = false;
+  last_db_error_ = e.what();
+  next_attempt_ = clock::now() + db_backoff_.next();
 }
 
 bool ingestor::try_connect() {
   if (clock::now() < next_attempt_) return false;
   try {
     writer_.connect();
-    c_.db_up = true;
-    backoff_ = std::chrono::milliseconds(100);
-    say("connected to PostgreSQL (" + std::to_string(writer_.known_machines()) +
-        " machines known)");
-    last_db_error_.clear();
-    return true;
   } catch (const std::exception& e) {
+    // pg_error: unreachable or failing; runtime_error: a schema problem (a missing table or
+    // column). Either way the batches wait in the spool, and retrying soon cannot help.
+    const auto wait = db_backoff_.next();
     if (last_db_error_ != e.what()) {
-      say(std::string("database unavailable, spooling to ") + o_.spool_dir.string() + ": " +
-          e.what());
+      say(std::string("database unavailable, spooling to ") + spool_.dir().string() + ": " +
+          e.what() + "; retrying in " + std::to_string(wait.count()) + " ms, backing off");
       last_db_error_ = e.what();
     }
-    next_attempt_ = clock::now() + backoff_;
-    backoff_ = std::min<clock::duration>(backoff_ * 2, std::chrono::seconds(5));
+    writer_.disconnect();
+    c_.db_up = false;
+    next_attempt_ = clock::now() + wait;
     return false;
   }
+  try {
+    check_target();  // throws std::runtime_error when the spool is another database's
+  } catch (const pg_error& e) {
+    database_lost(e, "database lost while identifying it");
+    return false;
+  }
+  c_.db_up = true;
+  say("connected to PostgreSQL (" + std::to_string(writer_.known_machines()) +
+      " machines known)");
+  last_db_error_.clear();
+  return true;
+}
+
+/// The spool's batches must go to the database they were taken for. Throws (ending the run)
+/// when this is another one; records it otherwise.
+void ingestor::check_target() {
+  if (target_checked_) return;
+  const spool_target here = writer_.identify();
+  const spool_target& recorded = spool_.target();
+  if (!spool_.empty()) {
+    if (const auto why = recorded.mismatch(here); !why.empty())
+      throw std::runtime_error(
+          "the spool in " + spool_.dir().string() + " holds " +
+          std::to_string(spool_.batches()) + " batches for " + recorded.to_string() +
+          ", but this run writes to " + why + ": replay them into their own database (run "
+          "the ingestor there with this --spool-dir), or move the folder away");
+  }
+  if (recorded.system_identifier != here.system_identifier || recorded.database != here.database ||
+      recorded.schema != here.schema || recorded.address != here.address)
+    spool_.set_target(here);
+  target_checked_ = true;
 }
 
 // Takes up to batch_rows messages once flush_at_ wait, the oldest is older than
@@ -238,7 +365,7 @@ bool ingestor::collect(std::vector<pending_message>& batch) {
   const auto ready = [&] { return queue_.size() >= flush_at_ || consuming_stopped_; };
   if (!ready() && queue_.empty()) {
     // Wake at least every 100 ms to retry the database and replay the spool.
-    not_empty_.wait_for(lock, std::chrono::milliseconds(100),
+    not_empty_.wait_for(lock, milliseconds(100),
                         [&] { return !queue_.empty() || consuming_stopped_; });
   }
   while (!queue_.empty() && !ready()) {
@@ -262,8 +389,10 @@ bool ingestor::collect(std::vector<pending_message>& batch) {
     batch.push_back(std::move(queue_.front()));
     queue_.pop_front();
   }
+  const bool resume = reading_paused_ && queue_.size() < capacity_;
+  if (resume) reading_paused_ = false;
   lock.unlock();
-  not_full_.notify_all();
+  if (resume && mqtt_) mqtt_->resume();
   return true;
 }
 
@@ -277,6 +406,8 @@ void ingestor::account(const batch_outcome& out, std::span<const pending_message
   c_.transactions += static_cast<std::uint64_t>(out.transactions);
   c_.splits += static_cast<std::uint64_t>(out.splits);
   c_.staged_retries += static_cast<std::uint64_t>(out.staged_retries);
+  // A committed write: the database works again, so the next loss starts the backoff over.
+  db_backoff_.reset();
   const unix_us committed = wall_now_us();
   std::lock_guard lock(c_.lag_mutex);
   for (const auto& m : batch)
@@ -286,22 +417,23 @@ void ingestor::account(const batch_outcome& out, std::span<const pending_message
 
 void ingestor::commit(std::vector<pending_message>& batch) {
   if (batch.empty()) return;
-  if (c_.db_up && spool_.empty()) {
+  // Live batches go straight to the database whenever it is up, also while the spool still
+  // holds older batches: unique keys and "newest status wins" make the order irrelevant, and
+  // a spool that only drains behind live traffic never drains under load.
+  if (c_.db_up) {
     try {
       account(writer_.write(batch), batch);
       acknowledge(batch);
       return;
     } catch (const pg_error& e) {
-      say(std::string("batch not committed (") + e.what() + "); spooling it");
-      writer_.disconnect();
-      c_.db_up = false;
-      last_db_error_ = e.what();
+      database_lost(e, "batch not committed; spooling it");
     }
   }
   std::vector<spooled_message> records;
   records.reserve(batch.size());
   for (auto& m : batch)
-    records.push_back(spooled_message{std::move(m.topic), std::move(m.payload), m.received_us});
+    records.push_back(spooled_message{std::move(m.topic), std::move(m.payload), m.received_us,
+                                      m.truncated, m.payload_bytes, std::move(m.payload_sha256)});
   spool_.append(records);  // fsynced: durable as a commit, only not yet in the tables
   acknowledge(batch);
   ++c_.spooled_batches;
@@ -309,33 +441,44 @@ void ingestor::commit(std::vector<pending_message>& batch) {
   c_.spool_bytes = spool_.bytes();
 }
 
-void ingestor::replay_one() {
-  auto records = spool_.oldest();
-  if (!records) return;
+/// Replays the oldest spooled batches in one transaction; false when the database failed.
+bool ingestor::replay_some() {
+  std::size_t files = 0;
+  auto records = spool_.oldest_batches(4 * batch_rows_, files);
   std::vector<pending_message> batch;
-  batch.reserve(records->size());
-  for (auto& r : *records) {
+  batch.reserve(records.size());
+  for (auto& r : records) {
     pending_message m;
     m.topic = std::move(r.topic);
     m.payload = std::move(r.payload);
     m.received_us = r.received_us;
-    decode_options d = o_.decode;
-    d.now_us = r.received_us;  // judged as when it arrived, not as when replayed
-    m.result = decode_message(m.topic, m.payload, d);
+    m.truncated = r.truncated;
+    m.payload_bytes = r.payload_bytes;
+    m.payload_sha256 = std::move(r.payload_sha256);
+    if (m.truncated) {
+      m.result = reject{reject_reason::oversized,
+                        "payload of " + std::to_string(m.payload_bytes) + " bytes, sha256 " +
+                            hex(m.payload_sha256) + "; the first " +
+                            std::to_string(m.payload.size()) + " bytes are kept"};
+    } else {
+      decode_options d = o_.decode;
+      d.now_us = r.received_us;  // judged as when it arrived, not as when replayed
+      m.result = decode_message(m.topic, m.payload, d);
+    }
     batch.push_back(std::move(m));
   }
   try {
     account(writer_.write(batch), batch);
   } catch (const pg_error& e) {
-    say(std::string("replay interrupted (") + e.what() + ")");
-    writer_.disconnect();
-    c_.db_up = false;
-    return;
+    database_lost(e, "replay interrupted");
+    return false;
   }
-  spool_.pop();
+  spool_.pop(files);
+  c_.replayed_batches += files;
   c_.spool_files = spool_.batches();
   c_.spool_bytes = spool_.bytes();
   if (spool_.empty()) say("spool replayed");
+  return true;
 }
 
 void ingestor::writer_loop() {
@@ -343,15 +486,15 @@ void ingestor::writer_loop() {
     std::vector<pending_message> batch;
     for (;;) {
       if (!c_.db_up) try_connect();
-      // Catch up on the spool while live traffic leaves room; live batches meanwhile go to
-      // the spool behind it, which keeps the order.
+      // Catch up on the spool: one replay after each live batch, and more while live traffic
+      // leaves the writer idle, so that it drains under load too.
       while (c_.db_up && !spool_.empty()) {
-        replay_one();
+        if (!replay_some()) break;
         std::lock_guard lock(queue_mutex_);
-        if (queue_.size() >= capacity_ / 2 || consuming_stopped_) break;
+        if (queue_.size() >= flush_at_ || consuming_stopped_) break;
       }
       if (!c_.db_up && spool_.full()) {
-        // Spool full: stop taking messages; the queue fills, the MQTT thread blocks and the
+        // Spool full: stop taking messages; the queue fills, the subscriber pauses and the
         // broker keeps the rest for our persistent session.
         bool finishing = false;
         {
@@ -359,7 +502,7 @@ void ingestor::writer_loop() {
           finishing = consuming_stopped_;
         }
         if (!finishing) {
-          std::this_thread::sleep_for(std::chrono::milliseconds(100));
+          std::this_thread::sleep_for(milliseconds(100));
           continue;
         }
         // Shutting down. ack durable: what is still queued was never acknowledged, the broker
@@ -372,7 +515,8 @@ void ingestor::writer_loop() {
       if (!more) break;
     }
     // Everything queued is committed or spooled; replay what we can before exiting.
-    while (c_.db_up && !spool_.empty()) replay_one();
+    while (c_.db_up && !spool_.empty())
+      if (!replay_some()) break;
   } catch (const std::exception& e) {
     writer_error_ = e.what();
     writer_failed_ = true;
@@ -386,65 +530,95 @@ std::int64_t percentile(std::vector<std::int64_t>& v, double p) {
   return v[k];
 }
 
+ingest_snapshot ingestor::snapshot() {
+  ingest_snapshot s;
+  s.uptime_s = std::chrono::duration<double>(clock::now() - started_).count();
+  s.received = c_.received;
+  for (std::size_t i = 0; i < stream_count; ++i) {
+    s.messages[i] = c_.messages[i];
+    s.inserted[i] = c_.inserted[i];
+  }
+  for (std::size_t i = 0; i < reject_reason_count; ++i) s.rejects[i] = c_.rejects[i];
+  s.transactions = c_.transactions;
+  s.splits = c_.splits;
+  s.staged_retries = c_.staged_retries;
+  s.spooled_batches = c_.spooled_batches;
+  s.replayed_batches = c_.replayed_batches;
+  s.spool_batches = c_.spool_files;
+  s.spool_bytes = c_.spool_bytes;
+  {
+    std::lock_guard lock(queue_mutex_);
+    s.queued = queue_.size();
+  }
+  s.db_up = c_.db_up;
+  if (mqtt_) {
+    const auto& m = mqtt_->counters();
+    s.unacknowledged = m.unacknowledged;
+    s.oversized = m.oversized;
+    s.sessions_lost = m.sessions_lost;
+    s.mqtt_connects = m.connects;
+    s.mqtt_connected = m.connected;
+  }
+  return s;
+}
+
 void ingestor::print_status(double interval_s) {
   std::vector<std::int64_t> lag;
   {
     std::lock_guard lock(c_.lag_mutex);
     lag.swap(c_.lag_us);
   }
-  std::size_t queued = 0;
-  {
-    std::lock_guard lock(queue_mutex_);
-    queued = queue_.size();
-  }
-  const std::uint64_t unacked = mqtt_ ? mqtt_->counters().unacknowledged.load() : 0;
-  std::ostringstream s;
-  s.setf(std::ios::fixed);
-  s.precision(0);
-  s << "rows/s";
-  for (std::size_t i = 0; i < stream_count; ++i) {
-    const std::uint64_t now = c_.inserted[i];
-    s << ' ' << to_string(static_cast<stream>(i)) << ' '
-      << static_cast<double>(now - last_status_inserted_[i]) / std::max(interval_s, 1e-3);
-    last_status_inserted_[i] = now;
-  }
-  std::uint64_t rejects = 0;
-  for (const auto& r : c_.rejects) rejects += r;
-  std::uint64_t new_rows = 0;
-  for (const auto& n : c_.inserted) new_rows += n;
-  s << " | received " << c_.received << " new rows " << new_rows << " batches " << c_.transactions
-    << " rejects " << rejects << " (+" << rejects - last_status_rejects_ << ") queue " << queued
-    << " unacked " << unacked << " spool " << c_.spool_files << " batches/" << c_.spool_bytes / 1024
-    << " KiB db " << (c_.db_up ? "up" : "DOWN");
-  last_status_rejects_ = rejects;
-  s.precision(3);
+  std::string lag_text;
   if (!lag.empty()) {
     const auto max = *std::max_element(lag.begin(), lag.end());
-    s << " lag p50 " << static_cast<double>(percentile(lag, 0.5)) / 1e6 << " s max "
-      << static_cast<double>(max) / 1e6 << " s";
+    char buf[96];
+    std::snprintf(buf, sizeof buf, "lag p50 %.3f s max %.3f s",
+                  static_cast<double>(percentile(lag, 0.5)) / 1e6, static_cast<double>(max) / 1e6);
+    lag_text = buf;
   }
-  say(s.str());
+  const auto now = snapshot();
+  say(format_status_line(now, last_status_, interval_s, lag_text));
+  last_status_ = now;
 }
 
 ingest_summary ingestor::run(const std::atomic<bool>& stop) {
   say("client " + o_.client_id + " -> " + o_.mqtt_host + ":" + std::to_string(o_.mqtt_port) +
-      " topic " + (o_.group.empty() ? o_.topic : "$share/" + o_.group + "/" + o_.topic) +
-      " (MQTT " + (o_.mqtt_version == mqtt::protocol::v5 ? "5" : "3.1.1") + ", acknowledged " +
+      (o_.tls ? " (TLS)" : "") + " topic " +
+      (o_.group.empty() ? o_.topic : "$share/" + o_.group + "/" + o_.topic) + " (MQTT " +
+      (o_.mqtt_version == mqtt::protocol::v5 ? "5" : "3.1.1") + ", acknowledged " +
       (o_.ack == ack_policy::durable ? "once committed or spooled" : "once queued") +
       ", in-flight window " + (window_ ? std::to_string(window_) : std::string("unlimited")) +
       "), batch " + std::to_string(batch_rows_) + " rows (flushed at " + std::to_string(flush_at_) +
       ") / " + std::to_string(o_.flush_interval.count()) + " ms / idle " +
-      std::to_string(o_.flush_idle.count()) + " ms, spool " + o_.spool_dir.string() +
+      std::to_string(o_.flush_idle.count()) + " ms, spool " + spool_.dir().string() +
       (spool_.empty() ? "" : " (" + std::to_string(spool_.batches()) + " batches to replay)"));
-  try_connect();
+  if (!try_connect()) {
+    if (!o_.start_without_db)
+      throw std::runtime_error("cannot use the database: " + last_db_error_ +
+                               " (use --start-without-db to spool until it comes)");
+    // Batches spooled now are bound to the database the connection string names; the first
+    // connection checks that it is that one.
+    if (spool_.empty() && spool_.target().database.empty())
+      spool_.set_target(target_of_conninfo(o_.db, o_.db_session.schema));
+  }
   start_mqtt();
   last_message_at_ = clock::now().time_since_epoch().count();
+  // The writer runs before the subscriber starts: a resumed session's backlog arrives at
+  // once and must find someone emptying the queue.
   std::thread writer([this] { writer_loop(); });
+  try {
+    mqtt_->start();
+  } catch (...) {
+    stop_consuming();
+    writer.join();
+    throw;
+  }
   auto last_status = clock::now();
+  auto idle_since = clock::now();
   std::string why = "stop requested";
   bool subscriber_failed = false;
   for (;;) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    std::this_thread::sleep_for(milliseconds(50));
     if (stop) break;
     if (writer_failed_) {
       why = "writer failed";
@@ -459,9 +633,11 @@ ingest_summary ingestor::run(const std::atomic<bool>& stop) {
       why = "--max-messages reached";
       break;
     }
-    const auto idle = clock::now() - clock::time_point(clock::duration(last_message_at_.load()));
-    if (o_.exit_when_idle_s > 0 &&
-        idle >= std::chrono::duration<double>(o_.exit_when_idle_s)) {
+    // Idle counts only while connected: a broker that is away is not a quiet plant.
+    const auto last = clock::time_point(clock::duration(last_message_at_.load()));
+    if (!mqtt_->counters().connected) idle_since = clock::now();
+    const auto idle = clock::now() - std::max(last, idle_since);
+    if (o_.exit_when_idle_s > 0 && idle >= std::chrono::duration<double>(o_.exit_when_idle_s)) {
       why = "idle";
       break;
     }
@@ -475,6 +651,7 @@ ingest_summary ingestor::run(const std::atomic<bool>& stop) {
   stop_consuming();
   writer.join();
   // ack durable: the last acknowledgements go out before DISCONNECT.
+  const std::string subscriber_failure = mqtt_->failure();
   mqtt_->stop();
   {
     std::lock_guard lock(queue_mutex_);
@@ -485,32 +662,20 @@ ingest_summary ingestor::run(const std::atomic<bool>& stop) {
   }
   print_status(std::max(1e-3, std::chrono::duration<double>(clock::now() - last_status).count()));
   if (writer_failed_) throw std::runtime_error("writer failed: " + writer_error_);
-  if (subscriber_failed) throw std::runtime_error("MQTT subscriber stopped (reason above)");
+  if (subscriber_failed)
+    throw std::runtime_error(subscriber_failure.empty() ? "MQTT subscriber stopped"
+                                                        : subscriber_failure);
+  const auto snap = snapshot();
   ingest_summary s;
-  s.received = c_.received;
-  for (std::size_t i = 0; i < stream_count; ++i) {
-    s.stored += c_.messages[i];
-    s.inserted += c_.inserted[i];
-  }
-  for (const auto& r : c_.rejects) s.rejected += r;
-  s.batches = c_.transactions;
-  s.spooled_batches = c_.spooled_batches;
+  s.received = snap.received;
+  s.stored = snap.total_stored();
+  s.inserted = snap.total_inserted();
+  s.rejected = snap.total_rejected();
+  s.batches = snap.transactions;
+  s.spooled_batches = snap.spooled_batches;
   s.spool_left = spool_.batches();
-  std::ostringstream r;
-  r << "done: received " << s.received << ", stored " << s.stored << " (" << s.inserted
-    << " new rows), rejected " << s.rejected;
-  bool first = true;
-  for (std::size_t i = 0; i < reject_reason_count; ++i) {
-    if (c_.rejects[i] == 0) continue;
-    r << (first ? " [" : ", ") << to_string(static_cast<reject_reason>(i)) << ' '
-      << c_.rejects[i];
-    first = false;
-  }
-  if (!first) r << ']';
-  r << ", " << s.batches << " transactions, " << c_.splits << " splits, " << c_.staged_retries
-    << " batches redone staged, " << s.spooled_batches
-    << " batches spooled, " << s.spool_left << " left in the spool";
-  say(r.str());
+  s.sessions_lost = snap.sessions_lost;
+  say(format_summary(snap));
   return s;
 }
 

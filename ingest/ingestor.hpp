@@ -17,8 +17,10 @@
 #include <string>
 
 #include "ingest/copy_writer.hpp"
+#include "ingest/pg_connection.hpp"
 #include "ingest/wire_decoder.hpp"
 #include "mqtt/codec.hpp"
+#include "mqtt/session_options.hpp"
 
 namespace factorysim::ingest {
 
@@ -45,6 +47,8 @@ struct ingest_options {
   std::string client_id = "factorysim-ingest";
   std::string username;
   std::string password;
+  std::string credentials_file;  ///< --mqtt-credentials-file (see mqtt::load_credentials)
+  std::optional<mqtt::tls_options> tls;
   int keepalive_s = 30;
   std::size_t batch_rows = 5000;               ///< flush when a batch has this many messages
   std::chrono::milliseconds flush_interval{200};  ///< ... or when its oldest is this old
@@ -52,11 +56,18 @@ struct ingest_options {
   /// max_inflight must not make every few messages wait for flush_interval.
   std::chrono::milliseconds flush_idle{10};
   std::size_t queue_capacity = 0;              ///< messages; 0 = 2 x batch_rows
-  std::filesystem::path spool_dir = "factorysim-spool";
+  /// Empty: default_spool_dir(client_id), outside the working directory.
+  std::filesystem::path spool_dir;
   std::uint64_t spool_max_bytes = 1ULL << 30;
+  /// false: a database that cannot be reached at start is an error (exit 1); true: start
+  /// anyway and spool until it comes (--start-without-db).
+  bool start_without_db = false;
+  pg_session_settings db_session;  ///< timeouts and --schema
   double status_interval_s = 5;               ///< 0 = no status line
   std::uint64_t max_messages = 0;             ///< tests: stop after this many (0 = never)
-  double exit_when_idle_s = 0;                ///< tests: stop after this long without a message
+  /// Stop after this long connected to the broker without a message (time disconnected does
+  /// not count: a broker restart is not idleness).
+  double exit_when_idle_s = 0;
   write_mode mode = write_mode::optimistic;
   decode_options decode;  ///< now_us is set per message
 };
@@ -70,12 +81,16 @@ struct ingest_summary {
   std::uint64_t batches = 0;      ///< transactions committed
   std::uint64_t spooled_batches = 0;
   std::uint64_t spool_left = 0;   ///< batches still in the spool at exit
+  std::uint64_t sessions_lost = 0;  ///< reconnects on which the broker had lost our session
 };
 
 /// Runs until `stop` becomes true (e.g. set by a SIGTERM handler), --max-messages or
 /// --exit-when-idle-s; then stops consuming, flushes every batch (to the database or, if it
 /// is away, to the spool) and returns. Throws std::runtime_error when it cannot start
-/// (broker unreachable, spool folder unusable).
+/// (database unreachable without start_without_db, a spool that belongs to another
+/// database, broker unreachable or refusing us, subscription refused, spool folder unusable
+/// or locked by another ingestor) and when it had to stop (the broker refused us for good,
+/// the writer failed).
 ingest_summary run_ingest(const ingest_options& options, const std::atomic<bool>& stop,
                           std::ostream& log);
 

@@ -15,15 +15,66 @@ pg_failure classify_sqlstate(std::string_view s, bool connection_ok) noexcept {
   return pg_failure::other;
 }
 
-pg_connection::pg_connection(const std::string& conninfo) {
-  conn_ = PQconnectdb(conninfo.c_str());
+std::string quote_identifier(std::string_view name) {
+  std::string out = "\"";
+  for (const char c : name) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + '"';
+}
+
+pg_connection::pg_connection(const std::string& conninfo, const pg_session_settings& settings) {
+  // Our defaults come first: libpq takes the last value of a repeated keyword, and the
+  // expanded conninfo (dbname, expand_dbname = 1) follows them, so the user's own settings
+  // win.
+  const std::string timeout = std::to_string(settings.connect_timeout_s);
+  const std::string idle = std::to_string(settings.tcp_keepalive_idle_s);
+  const char* keys[] = {"connect_timeout", "keepalives",  "keepalives_idle", "keepalives_interval",
+                        "keepalives_count", "dbname",     nullptr};
+  const char* values[] = {settings.connect_timeout_s > 0 ? timeout.c_str() : nullptr,
+                          "1",
+                          settings.tcp_keepalive_idle_s > 0 ? idle.c_str() : nullptr,
+                          "10",
+                          "3",
+                          conninfo.c_str(),
+                          nullptr};
+  conn_ = PQconnectdbParams(keys, values, 1);
   if (PQstatus(conn_) != CONNECTION_OK) {
     std::string msg = "cannot connect to PostgreSQL: ";
     msg += PQerrorMessage(conn_);
+    while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
     PQfinish(conn_);
     conn_ = nullptr;
     throw pg_error(pg_failure::connection, "", msg);
   }
+  if (settings.statement_timeout_ms > 0)
+    exec("SET statement_timeout = " + std::to_string(settings.statement_timeout_ms));
+  if (!settings.schema.empty()) {
+    const auto found = query("SELECT 1 FROM pg_namespace WHERE nspname = '" +
+                             [&] {
+                               std::string q;
+                               for (const char c : settings.schema) {
+                                 if (c == '\'') q += '\'';
+                                 q += c;
+                               }
+                               return q;
+                             }() +
+                             "'");
+    if (found.empty())
+      throw pg_error(pg_failure::other, "3F000",
+                     "schema " + quote_identifier(settings.schema) +
+                         " does not exist (create it with `factorysim db init --schema " +
+                         settings.schema + "`)");
+    exec("SET search_path = " + quote_identifier(settings.schema));
+  }
+}
+
+std::string pg_connection::address() const {
+  if (!conn_) return {};
+  const char* host = PQhost(conn_);
+  const char* port = PQport(conn_);
+  return std::string(host ? host : "") + ":" + (port ? port : "");
 }
 
 pg_connection::~pg_connection() {

@@ -34,11 +34,23 @@ class pg_error : public std::runtime_error {
   std::string sqlstate_;
 };
 
+/// Session settings applied to every connection of the write path, so that no statement and
+/// no connect can hang the writer forever. The user's conninfo wins where it sets the same
+/// libpq keyword (connect_timeout, keepalives...).
+struct pg_session_settings {
+  int connect_timeout_s = 10;       ///< libpq connect_timeout; 0 = libpq's default (none)
+  int statement_timeout_ms = 60000;  ///< SET statement_timeout; 0 = the server's setting
+  int tcp_keepalive_idle_s = 30;    ///< a dead server is noticed within ~idle + 3 x 10 s
+  /// PostgreSQL schema holding the tables (search_path); empty = the server's search_path.
+  std::string schema;
+};
+
 /// Owns one PGconn. Not thread-safe: one per writer thread.
 class pg_connection {
  public:
-  /// Connects; throws pg_error(connection) on failure.
-  explicit pg_connection(const std::string& conninfo);
+  /// Connects and applies `settings`; throws pg_error(connection) on failure (pg_error(other)
+  /// when the schema does not exist).
+  explicit pg_connection(const std::string& conninfo, const pg_session_settings& settings = {});
   ~pg_connection();
   pg_connection(const pg_connection&) = delete;
   pg_connection& operator=(const pg_connection&) = delete;
@@ -53,6 +65,8 @@ class pg_connection {
   std::int64_t copy_in(const std::string& copy_sql, std::string_view data);
   /// True while libpq thinks the connection is usable.
   bool ok() const noexcept;
+  /// "host:port" (or the socket folder) the connection went to.
+  std::string address() const;
 
  private:
   [[noreturn]] void fail(const char* what, const void* result);
@@ -62,5 +76,8 @@ class pg_connection {
 
 /// Classifies a SQLSTATE (and whether the connection is still up).
 pg_failure classify_sqlstate(std::string_view sqlstate, bool connection_ok) noexcept;
+
+/// SQL text of an identifier: "name" with quotes doubled.
+std::string quote_identifier(std::string_view name);
 
 }  // namespace factorysim::ingest

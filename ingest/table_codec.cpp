@@ -130,7 +130,13 @@ constexpr col<reject_row> reject_table[] = {
     {"topic", [](copy_buffer& b, const reject_row& r) { b.put_text(r.topic); }, true},
     {"payload", [](copy_buffer& b, const reject_row& r) { b.put_text(r.payload); }, true},
     {"reason", [](copy_buffer& b, const reject_row& r) { b.put_text(r.reason); }, true},
-    {"detail", [](copy_buffer& b, const reject_row& r) { b.put_text(r.detail); }},
+    {"detail", [](copy_buffer& b, const reject_row& r) { b.put_text(r.detail); }, true},
+    {"payload_sha256",
+     [](copy_buffer& b, const reject_row& r) { b.put_text_or_null(r.payload_sha256); }, true},
+    {"payload_bytes",
+     [](copy_buffer& b, const reject_row& r) { b.put_int8(r.payload_bytes); }, true},
+    {"payload_truncated",
+     [](copy_buffer& b, const reject_row& r) { b.put_bool(r.payload_truncated); }, true},
 };
 
 #undef FLOAT_COLUMN
@@ -146,6 +152,6 @@ std::span<const column_def<environmental_row>> environmental_columns() noexcept 
 }
 std::span<const column_def<status_row>> status_stage_columns() noexcept { return status_table; }
 std::span<const column_def<event_row>> event_stage_columns() noexcept { return event_table; }
-std::span<const column_def<reject_row>> reject_columns() noexcept { return reject_table; }
+std::span<const column_def<reject_row>> reject_stage_columns() noexcept { return reject_table; }
 
 }  // namespace factorysim::ingest

@@ -73,9 +73,12 @@ class table_codec {
 struct reject_row {
   unix_us received_at_us = 0;
   std::string topic;
-  std::string payload;  ///< raw bytes (bytea)
+  std::string payload;  ///< raw bytes (bytea); truncated: the first bytes only
   std::string reason;
   std::string detail;
+  std::string payload_sha256;  ///< 32 raw bytes; empty: the database digests `payload`
+  std::int64_t payload_bytes = 0;
+  bool payload_truncated = false;
 };
 
 /// Candidate columns of energy_readings, production_data, environmental_data.
@@ -85,7 +88,7 @@ std::span<const column_def<environmental_row>> environmental_columns() noexcept;
 /// Columns of our own staging tables for machine_status and anomalies (fixed layout).
 std::span<const column_def<status_row>> status_stage_columns() noexcept;
 std::span<const column_def<event_row>> event_stage_columns() noexcept;
-/// Candidate columns of ingest_rejects.
-std::span<const column_def<reject_row>> reject_columns() noexcept;
+/// Columns of our own staging table for ingest_rejects (fixed layout).
+std::span<const column_def<reject_row>> reject_stage_columns() noexcept;
 
 }  // namespace factorysim::ingest

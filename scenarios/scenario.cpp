@@ -167,13 +167,37 @@ class scenario_reader {
   void read_mqtt(const YAML::Node& n, mqtt_settings& m) {
     const std::string path = "mqtt";
     if (!c_.check_map(n, path,
-                      {"host", "port", "qos", "client_id", "username", "password", "tls",
+                      {"host", "port", "qos", "client", "version", "client_id", "username",
+                       "password", "credentials_file", "tls",
                        "keepalive_s", "max_inflight", "retain_status", "reconnect_min_s",
                        "reconnect_max_s", "sessions_per_machine_limit", "shared_sessions"}))
       return;
     if (auto v = c_.get_string(n, "host", path, false, false)) m.host = *v;
     if (auto v = c_.get_integer(n, "port", path, between(1, 65535))) m.port = static_cast<int>(*v);
     if (auto v = c_.get_integer(n, "qos", path, between(0, 2))) m.qos = static_cast<int>(*v);
+    if (const YAML::Node c = c_.field(n, "client", path); c.IsDefined()) {
+      const std::string v = c.IsScalar() ? c.Scalar() : std::string();
+      if (v == "native") {
+        m.client = mqtt_client_kind::native;
+      } else if (v == "libmosquitto") {
+        m.client = mqtt_client_kind::libmosquitto;
+      } else {
+        c_.report(c, "mqtt.client", "must be native or libmosquitto, got '" + v + "'");
+      }
+    }
+    if (const YAML::Node c = c_.field(n, "version", path); c.IsDefined()) {
+      // 3.1.1 reads as a string in YAML, 5 as a number: both are spelled as people write them.
+      const std::string v = c.IsScalar() ? c.Scalar() : std::string();
+      if (v == "5" || v == "5.0") {
+        m.protocol_version = 5;
+      } else if (v == "3.1.1") {
+        m.protocol_version = 4;
+      } else {
+        c_.report(c, "mqtt.version", "must be 5 or 3.1.1, got '" + v + "'");
+      }
+    }
+    if (auto v = c_.get_string(n, "credentials_file", path, false, false))
+      m.credentials_file = *v;
     if (auto v = c_.get_string(n, "client_id", path, false, false)) m.client_id = *v;
     if (auto v = c_.get_string(n, "username", path)) m.username = *v;
     if (auto v = c_.get_string(n, "password", path)) m.password = *v;
@@ -199,11 +223,14 @@ class scenario_reader {
       c_.report(c_.field(n, "password", path), "mqtt.password", "needs mqtt.username");
     if (const YAML::Node t = c_.field(n, "tls", path); t.IsDefined()) {
       const std::string tls_path = "mqtt.tls";
-      if (c_.check_map(t, tls_path, {"ca_file", "cert_file", "key_file", "insecure"})) {
+      if (c_.check_map(t, tls_path,
+                       {"ca_file", "cert_file", "key_file", "server_name", "insecure"})) {
         tls_settings tls;
         if (auto v = c_.get_string(t, "ca_file", tls_path, false, false)) tls.ca_file = *v;
         if (auto v = c_.get_string(t, "cert_file", tls_path, false, false)) tls.cert_file = *v;
         if (auto v = c_.get_string(t, "key_file", tls_path, false, false)) tls.key_file = *v;
+        if (auto v = c_.get_string(t, "server_name", tls_path, false, false))
+          tls.server_name = *v;
         if (auto v = c_.get_bool(t, "insecure", tls_path)) tls.insecure = *v;
         if (tls.cert_file.empty() != tls.key_file.empty())
           c_.report(t, tls_path, "cert_file and key_file go together (client certificate)");

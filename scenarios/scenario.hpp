@@ -64,16 +64,25 @@ struct tls_settings {
   std::string ca_file;
   std::string cert_file;
   std::string key_file;
-  bool insecure = false;  ///< skip hostname verification
+  std::string server_name;  ///< SNI and the name verified; empty = mqtt.host
+  bool insecure = false;    ///< skip hostname verification
 };
+
+/// Which MQTT client library publishes (docs/scenarios.md: the trade-off).
+enum class mqtt_client_kind : std::uint8_t { native, libmosquitto };
 
 struct mqtt_settings {
   std::string host = "127.0.0.1";
   int port = 1883;
   int qos = 1;
+  mqtt_client_kind client = mqtt_client_kind::native;
+  /// 5 (reason codes: a message the broker drops is counted) or 4 (= MQTT 3.1.1).
+  int protocol_version = 5;
   std::string client_id = "factorysim";
   std::string username;
   std::string password;
+  /// A file holding the password (or user name and password, one per line), read at start.
+  std::string credentials_file;
   std::optional<tls_settings> tls;
   int keepalive_s = 30;
   int max_inflight = 1000;       ///< unacknowledged QoS>0 messages before stepping pauses

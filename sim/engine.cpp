@@ -86,9 +86,19 @@ engine::engine(boost::asio::io_context& io, scenarios::scenario s, message_sink&
   topic_.reserve(256);
   payload_.reserve(1024);
   sink_.on_ready([this] { sink_ready(); });
+  sink_.on_fatal([this](const std::string& why) {
+    // Retrying cannot help (bad credentials, not authorized): stop instead of stepping into
+    // a window that never drains and reporting the messages as published.
+    fatal_ = why;
+    report("MQTT: " + why + "; stopping the run");
+    finish();
+  });
 }
 
-engine::~engine() { sink_.on_ready(nullptr); }
+engine::~engine() {
+  sink_.on_ready(nullptr);
+  sink_.on_fatal(nullptr);
+}
 
 pacer::wall_time engine::wall_now() const {
   return options_.wall_now ? options_.wall_now() : pacer::wall_clock::now();
@@ -366,7 +376,8 @@ void engine::finish() {
   sink_.async_shutdown(options_.shutdown_timeout, [this](bool ok) {
     state_ = run_state::stopped;
     if (!ok) report("not every message could be delivered before the shutdown timeout");
-    const bool good = ok && sink_.counters().publish_errors == 0;
+    const sink_counters c = sink_.counters();
+    const bool good = ok && fatal_.empty() && c.publish_errors == 0 && c.rejected == 0;
     // Always from the loop, never from inside request_stop(): a caller (a signal handler, an
     // HTTP handler) finishes its own work before the run is declared over.
     boost::asio::post(io_, [this, good] {
@@ -530,6 +541,10 @@ engine_status engine::status() const {
   s.overruns = overruns_;
   const sink_counters c = sink_.counters();
   s.publish_errors = c.publish_errors;
+  s.acknowledged = c.acknowledged;
+  s.rejected = c.rejected;
+  s.dropped = c.dropped;
+  s.fatal = fatal_;
   s.reconnects = c.reconnects;
   s.sessions = c.sessions;
   s.sessions_connected = c.connected_sessions;

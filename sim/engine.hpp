@@ -78,6 +78,10 @@ struct engine_status {
   stream_counts published{};
   std::uint64_t steps = 0;
   std::uint64_t publish_errors = 0;
+  std::uint64_t acknowledged = 0;  ///< taken by the broker (QoS 0: written)
+  std::uint64_t rejected = 0;      ///< refused by the broker (MQTT 5 reason codes)
+  std::uint64_t dropped = 0;       ///< QoS 0 lost with a connection
+  std::string fatal;               ///< why the transport gave up for good, if it did
   std::uint64_t overruns = 0;
   std::uint64_t reconnects = 0;
   std::uint64_t sessions = 0;
@@ -223,6 +227,7 @@ class engine {
   bool waiting_ready_ = false;
   bool work_posted_ = false;
   bool finished_by_end_ = false;
+  std::string fatal_;  ///< the transport can never deliver again (e.g. "not authorized")
   std::function<void(bool)> on_finished_;
 
   // progress line

@@ -15,22 +15,6 @@ session_layout plan_sessions(std::size_t machine_count, std::size_t per_machine_
 
 namespace {
 
-mqtt_options base_options(const scenarios::mqtt_settings& s) {
-  mqtt_options o;
-  o.host = s.host;
-  o.port = s.port;
-  o.username = s.username;
-  o.password = s.password;
-  if (s.tls) o.tls = mqtt_tls{s.tls->ca_file, s.tls->cert_file, s.tls->key_file, s.tls->insecure};
-  o.keepalive_s = s.keepalive_s;
-  o.max_inflight = static_cast<std::size_t>(std::max(1, s.max_inflight));
-  o.reconnect_min = std::chrono::milliseconds(static_cast<long>(s.reconnect_min_s * 1000));
-  o.reconnect_max = std::chrono::milliseconds(static_cast<long>(s.reconnect_max_s * 1000));
-  o.will_qos = std::clamp(s.qos, 0, 2);
-  o.will_retain = true;
-  return o;
-}
-
 void write_session_status(std::string& out, machines::sim_time t, std::string_view client_id,
                           bool online, std::size_t machines) {
   out.clear();
@@ -56,9 +40,10 @@ mqtt_sink::mqtt_sink(boost::asio::io_context& io, const scenarios::mqtt_settings
   const auto carried_by = [&](std::size_t k) {
     return machines.size() / sessions_.size() + (k < machines.size() % sessions_.size() ? 1 : 0);
   };
+  const mqtt::publisher_options base = publisher_options_of(settings);
   std::string payload;
   for (std::size_t k = 0; k < sessions_.size(); ++k) {
-    mqtt_options o = base_options(settings);
+    mqtt::publisher_options o = base;
     if (layout_.per_machine) {
       o.client_id = settings.client_id + "-" + std::to_string(k);
       if (k < machines.size()) {
@@ -77,7 +62,13 @@ mqtt_sink::mqtt_sink(boost::asio::io_context& io, const scenarios::mqtt_settings
     }
     session& s = sessions_[k];
     s.machines = layout_.per_machine ? 1 : carried_by(k);
-    s.client = std::make_unique<mqtt_client>(io_, std::move(o));
+    s.client = make_publish_client(io_, settings.client, std::move(o));
+    s.client->on_fatal([this](const std::string& why) {
+      // Every session shares the credentials: the first refusal speaks for all.
+      if (fatal_reported_) return;
+      fatal_reported_ = true;
+      if (on_fatal_) on_fatal_(why);
+    });
     s.client->on_ready([this, &s] {
       drain(s);
       if (s.pending.empty() && s.client->connected() && s.client->ready() && on_ready_) on_ready_();
@@ -196,8 +187,11 @@ sink_counters mqtt_sink::counters() const {
   c.publish_errors = errors_;
   c.sessions = sessions_.size();
   for (const auto& s : sessions_) {
-    const mqtt_counters& m = s.client->counters();
+    const mqtt::publisher_counters& m = s.client->counters();
     c.publish_errors += m.publish_errors;
+    c.acknowledged += m.acknowledged;
+    c.rejected += m.rejected;
+    c.dropped += m.dropped;
     c.reconnects += m.reconnects;
     if (s.client->connected()) ++c.connected_sessions;
   }

@@ -12,7 +12,7 @@
 
 #include "machines/types.hpp"
 #include "scenarios/scenario.hpp"
-#include "sim/mqtt_client.hpp"
+#include "sim/publish_client.hpp"
 #include "sim/sink.hpp"
 
 namespace factorysim::sim {
@@ -46,6 +46,9 @@ class mqtt_sink final : public message_sink {
   void on_ready(std::function<void()> callback) override { on_ready_ = std::move(callback); }
   void async_shutdown(std::chrono::milliseconds timeout, std::function<void(bool)> done) override;
   sink_counters counters() const override;
+  void on_fatal(std::function<void(const std::string&)> callback) override {
+    on_fatal_ = std::move(callback);
+  }
 
   const session_layout& layout() const noexcept { return layout_; }
 
@@ -56,7 +59,7 @@ class mqtt_sink final : public message_sink {
     bool retain;
   };
   struct session {
-    std::unique_ptr<mqtt_client> client;
+    std::unique_ptr<publish_client> client;
     std::deque<pending_message> pending;  ///< the rest of a step that did not fit the window
     std::string status_topic;             ///< shared sessions: factorysim/<client_id>/status
     std::size_t machines = 0;             ///< how many machines it carries
@@ -74,6 +77,8 @@ class mqtt_sink final : public message_sink {
   session_layout layout_;
   std::vector<session> sessions_;
   std::function<void()> on_ready_;
+  std::function<void(const std::string&)> on_fatal_;
+  bool fatal_reported_ = false;
   std::uint64_t accepted_ = 0;
   std::uint64_t errors_ = 0;
   machines::sim_time start_time_;

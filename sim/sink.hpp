@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <string>
 #include <string_view>
 
 namespace factorysim::sim {
@@ -15,6 +16,9 @@ namespace factorysim::sim {
 struct sink_counters {
   std::uint64_t accepted = 0;        ///< handed to the transport
   std::uint64_t publish_errors = 0;  ///< rejected by the transport (dropped, counted)
+  std::uint64_t acknowledged = 0;    ///< taken by the broker (QoS 0: written)
+  std::uint64_t rejected = 0;        ///< refused by the broker (MQTT 5 reason code >= 0x80)
+  std::uint64_t dropped = 0;         ///< QoS 0 lost with a connection
   std::uint64_t reconnects = 0;
   std::uint64_t connected_sessions = 0;
   std::uint64_t sessions = 0;
@@ -37,6 +41,9 @@ class message_sink {
   virtual void async_shutdown(std::chrono::milliseconds timeout,
                               std::function<void(bool)> done) = 0;
   virtual sink_counters counters() const = 0;
+  /// Called from the loop, once, when the transport can never deliver again (the broker
+  /// refused our credentials for good): the run should end with a failure.
+  virtual void on_fatal(std::function<void(const std::string&)> callback) { (void)callback; }
 };
 
 }  // namespace factorysim::sim

@@ -551,20 +551,21 @@ TEST(mqtt_next_packet, five_byte_remaining_length_is_a_protocol_error) {
 TEST(mqtt_next_packet, length_above_the_limit_is_a_protocol_error) {
   std::size_t used = 0;
   // 1000 = E8 07. The limit must be enforced on the header alone: a body that will never fit
-  // must not be waited for.
+  // must not be waited for. It counts the whole packet, fixed header included, as MQTT 5's
+  // Maximum Packet Size does: 3 + 1000 bytes.
   const std::string header = bytes({0x30, 0xE8, 0x07});
-  EXPECT_THROW(next_packet(header, used, 999), protocol_error);
+  EXPECT_THROW(next_packet(header, used, 1002), protocol_error);
   std::string whole = publish_with_remaining_length(1000, bytes({0xE8, 0x07}));
-  EXPECT_THROW(next_packet(whole, used, 999), protocol_error);
+  EXPECT_THROW(next_packet(whole, used, 1002), protocol_error);
   // At the limit is fine.
-  const auto p = next_packet(whole, used, 1000);
+  const auto p = next_packet(whole, used, 1003);
   ASSERT_TRUE(p.has_value());
   EXPECT_EQ(whole.size(), used);
 }
 
-TEST(mqtt_next_packet, default_limit_is_256_mib) {
+TEST(mqtt_next_packet, default_limit_admits_the_largest_packet_mqtt_can_express) {
   std::size_t used = 0;
-  // 268,435,455 (the MQTT maximum) is one below 256 MiB: accepted, the body is awaited.
+  // 268,435,455 (the MQTT maximum) + 5 header bytes: accepted, the body is awaited.
   EXPECT_FALSE(next_packet(bytes({0x30, 0xFF, 0xFF, 0xFF, 0x7F}), used).has_value());
   // A lower explicit limit refuses the same header.
   EXPECT_THROW(next_packet(bytes({0x30, 0xFF, 0xFF, 0xFF, 0x7F}), used, 1 << 20), protocol_error);

@@ -1,4 +1,4 @@
-// The ingestor's own QoS 1 subscriber against a real mosquitto on a free loopback port
+// mqtt::subscriber (the ingestor's QoS 1 subscriber) against a real mosquitto on a free loopback port
 // (messages published with libmosquitto and acknowledged by the broker before we look):
 // bulk delivery with binary and large payloads (v3.1.1 and v5 with properties), the
 // persistent session, redelivery of what was never handed over, a broker restart mid-stream,
@@ -7,18 +7,21 @@
 // mosquitto's default window of 20), refused logins, nothing listening, v5 shared
 // subscriptions, keepalive, a fake broker that sends malformed packets, and reconnect pacing
 // when connections die right after CONNACK.
-#include "ingest/mqtt_subscriber.hpp"
+#include "mqtt/subscriber.hpp"
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <mosquitto.h>
 #include <mqtt_protocol.h>
+#include <openssl/sha.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
+#include <filesystem>
 #include <atomic>
 #include <cctype>
 #include <cerrno>
@@ -39,7 +42,7 @@
 #include "tests/support/free_port.hpp"
 #include "tests/support/mosquitto_server.hpp"
 
-namespace factorysim::ingest {
+namespace factorysim::mqtt {
 namespace {
 
 using namespace std::chrono_literals;
@@ -60,12 +63,12 @@ struct message {
 /// Collects what one subscriber hands over and logs, thread-safely.
 class inbox {
  public:
-  using gate_fn = std::function<void(std::span<const mqtt_message_view>)>;
+  using gate_fn = std::function<void(std::span<const message_view>)>;
 
   /// Handlers recording into this inbox; `gate` runs first on every call and may block.
-  mqtt_subscriber_handlers handlers(gate_fn gate = {}) {
-    mqtt_subscriber_handlers h;
-    h.on_messages = [this, gate](std::span<const mqtt_message_view> batch, std::uint64_t first) {
+  subscriber_handlers handlers(gate_fn gate = {}) {
+    subscriber_handlers h;
+    h.on_messages = [this, gate](std::span<const message_view> batch, std::uint64_t first) {
       if (gate) gate(batch);
       {
         std::lock_guard lock(mutex_);
@@ -76,6 +79,7 @@ class inbox {
       }
       // As the ingestor does after a commit, only here right after recording.
       if (auto* sub = acknowledger_.load()) sub->acknowledge_through(first + batch.size() - 1);
+      return true;
     };
     h.on_log = [this](const std::string& line) {
       std::lock_guard lock(mutex_);
@@ -86,7 +90,7 @@ class inbox {
   }
 
   /// From now on every recorded call is acknowledged through `sub` (set before sub.start()).
-  void acknowledge_through(mqtt_subscriber& sub) { acknowledger_ = &sub; }
+  void acknowledge_through(subscriber& sub) { acknowledger_ = &sub; }
 
   /// Waits until pred(messages, logs) holds; false on timeout.
   bool wait_until(
@@ -136,20 +140,20 @@ class inbox {
   std::condition_variable changed_;
   std::vector<message> messages_;
   std::vector<std::string> logs_;
-  std::atomic<mqtt_subscriber*> acknowledger_{nullptr};
+  std::atomic<subscriber*> acknowledger_{nullptr};
 };
 
 /// Publishes at QoS 1 through libmosquitto; wait_acked() returns once the broker sent a
 /// PUBACK for every message (so it holds them for every matching session).
-class publisher {
+class reference_publisher {
  public:
-  explicit publisher(int port, bool v5 = false) : v5_(v5) {
+  explicit reference_publisher(int port, bool v5 = false) : v5_(v5) {
     test::ensure_mosquitto_lib_init();
     mosq_ = mosquitto_new(nullptr, true, this);
     if (mosq_ == nullptr) throw std::runtime_error("mosquitto_new failed");
     if (v5_) mosquitto_int_option(mosq_, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5);
     mosquitto_publish_callback_set(mosq_, [](mosquitto*, void* self, int) {
-      auto* p = static_cast<publisher*>(self);
+      auto* p = static_cast<reference_publisher*>(self);
       std::lock_guard lock(p->mutex_);
       ++p->acked_;
       p->changed_.notify_all();
@@ -158,18 +162,18 @@ class publisher {
     const int rc = mosquitto_connect(mosq_, "127.0.0.1", port, 30);
     if (rc != MOSQ_ERR_SUCCESS) {
       mosquitto_destroy(mosq_);
-      throw std::runtime_error("publisher cannot connect to 127.0.0.1:" + std::to_string(port) +
+      throw std::runtime_error("reference_publisher cannot connect to 127.0.0.1:" + std::to_string(port) +
                                ": " + mosquitto_strerror(rc));
     }
     mosquitto_loop_start(mosq_);
   }
-  ~publisher() {
+  ~reference_publisher() {
     mosquitto_disconnect(mosq_);
     mosquitto_loop_stop(mosq_, false);
     mosquitto_destroy(mosq_);
   }
-  publisher(const publisher&) = delete;
-  publisher& operator=(const publisher&) = delete;
+  reference_publisher(const reference_publisher&) = delete;
+  reference_publisher& operator=(const reference_publisher&) = delete;
 
   void publish(const std::string& topic, const std::string& payload) {
     mosquitto_property* props = nullptr;
@@ -208,7 +212,7 @@ class publisher {
 };
 
 void publish_all(int port, const std::vector<message>& messages, bool v5 = false) {
-  publisher p(port, v5);
+  reference_publisher p(port, v5);
   for (const auto& m : messages) p.publish(m.topic, m.payload);
   p.wait_acked();
 }
@@ -220,10 +224,10 @@ std::vector<message> numbered(const std::string& topic, const std::string& prefi
   return v;
 }
 
-mqtt_subscriber_options options_for(int port, const std::string& client_id,
+subscriber_options options_for(int port, const std::string& client_id,
                                     const std::string& filter = "t/#",
                                     mqtt::protocol version = mqtt::protocol::v311) {
-  mqtt_subscriber_options o;
+  subscriber_options o;
   o.host = "127.0.0.1";
   o.port = port;
   o.client_id = client_id;
@@ -256,7 +260,7 @@ std::string first_difference(const std::vector<std::string>& expected,
 void check_bulk_delivery(mqtt::protocol version) {
   mosquitto_server server;
   inbox in;
-  mqtt_subscriber sub(options_for(server.port(), "bulk", "t/#", version), in.handlers());
+  subscriber sub(options_for(server.port(), "bulk", "t/#", version), in.handlers());
   in.acknowledge_through(sub);
   sub.start();
   ASSERT_TRUE(in.wait_subscribed()) << in.log_text();
@@ -313,7 +317,7 @@ void check_persistent_session(mqtt::protocol version) {
   const auto options = options_for(server.port(), "persistent", "t/#", version);
   {
     inbox first;
-    mqtt_subscriber sub(options, first.handlers());
+    subscriber sub(options, first.handlers());
     sub.start();
     ASSERT_TRUE(first.wait_subscribed()) << first.log_text();
     sub.stop();
@@ -322,7 +326,7 @@ void check_persistent_session(mqtt::protocol version) {
   publish_all(server.port(), sent, version == mqtt::protocol::v5);
 
   inbox second;
-  mqtt_subscriber sub(options, second.handlers());
+  subscriber sub(options, second.handlers());
   second.acknowledge_through(sub);
   sub.start();
   ASSERT_TRUE(second.wait_count(sent.size())) << "got " << second.messages().size() << "\n"
@@ -357,14 +361,14 @@ TEST(mqtt_subscriber, messages_never_handed_over_are_redelivered_to_the_next_ses
   std::condition_variable gate_changed;
   bool entered = false;
   bool release = false;
-  const auto gate = [&](std::span<const mqtt_message_view>) {
+  const auto gate = [&](std::span<const message_view>) {
     std::unique_lock lock(gate_mutex);
     entered = true;
     gate_changed.notify_all();
     gate_changed.wait(lock, [&] { return release; });
   };
   inbox first;
-  auto sub = std::make_unique<mqtt_subscriber>(options, first.handlers(gate));
+  auto sub = std::make_unique<subscriber>(options, first.handlers(gate));
   sub->start();
   ASSERT_TRUE(first.wait_subscribed()) << first.log_text();
 
@@ -396,7 +400,7 @@ TEST(mqtt_subscriber, messages_never_handed_over_are_redelivered_to_the_next_ses
     if (seen_first.count(m.payload) == 0) missing.insert(m.payload);
 
   inbox second;
-  mqtt_subscriber again(options, second.handlers());
+  subscriber again(options, second.handlers());
   again.start();
   const bool all = second.wait_until([&](const auto& messages, const auto&) {
     std::size_t found = 0;
@@ -421,7 +425,7 @@ TEST(mqtt_subscriber, reconnects_after_a_broker_restart_mid_stream_and_loses_not
   std::condition_variable gate_changed;
   bool entered = false;
   bool broker_stopped = false;
-  const auto gate = [&](std::span<const mqtt_message_view>) {
+  const auto gate = [&](std::span<const message_view>) {
     std::unique_lock lock(gate_mutex);
     if (broker_stopped) return;
     entered = true;
@@ -429,7 +433,7 @@ TEST(mqtt_subscriber, reconnects_after_a_broker_restart_mid_stream_and_loses_not
     gate_changed.wait(lock, [&] { return broker_stopped; });
   };
   inbox in;
-  mqtt_subscriber sub(options_for(server.port(), "restart"), in.handlers(gate));
+  subscriber sub(options_for(server.port(), "restart"), in.handlers(gate));
   in.acknowledge_through(sub);
   sub.start();
   ASSERT_TRUE(in.wait_subscribed()) << in.log_text();
@@ -492,9 +496,9 @@ std::vector<std::string> payload_list(const std::vector<message>& messages) {
 /// still holds for the session, then a marker published behind it: returns the payloads
 /// before the marker. The broker sends a session's redeliveries ahead of new messages.
 std::vector<std::string> redelivered_to_next_session(const mosquitto_server& server,
-                                                     const mqtt_subscriber_options& options) {
+                                                     const subscriber_options& options) {
   inbox in;
-  mqtt_subscriber sub(options, in.handlers());
+  subscriber sub(options, in.handlers());
   in.acknowledge_through(sub);
   sub.start();
   EXPECT_TRUE(in.wait_subscribed()) << in.log_text();
@@ -516,7 +520,7 @@ void check_only_released_messages_are_acknowledged(mqtt::protocol version) {
   const auto sent = numbered("t/a", "a-", 0, 100);
   {
     inbox first;
-    mqtt_subscriber sub(options, first.handlers());
+    subscriber sub(options, first.handlers());
     sub.start();
     ASSERT_TRUE(first.wait_subscribed()) << first.log_text();
     publish_all(server.port(), sent, version == mqtt::protocol::v5);
@@ -558,7 +562,7 @@ TEST(mqtt_subscriber, acknowledge_on_handover_acknowledges_each_read_after_the_c
   const auto sent = numbered("t/h", "h-", 0, 50);
   {
     inbox first;
-    mqtt_subscriber sub(options, first.handlers());
+    subscriber sub(options, first.handlers());
     sub.start();
     ASSERT_TRUE(first.wait_subscribed()) << first.log_text();
     publish_all(server.port(), sent);
@@ -574,7 +578,7 @@ TEST(mqtt_subscriber, acknowledgements_of_an_old_connection_are_not_sent_on_the_
   const auto options = options_for(server.port(), "old-connection");
   const auto sent = numbered("t/o", "o-", 0, 50);
   inbox first;
-  auto sub = std::make_unique<mqtt_subscriber>(options, first.handlers());
+  auto sub = std::make_unique<subscriber>(options, first.handlers());
   sub->start();
   ASSERT_TRUE(first.wait_subscribed()) << first.log_text();
   publish_all(server.port(), sent);
@@ -607,7 +611,7 @@ TEST(mqtt_subscriber, v5_receive_maximum_bounds_the_unacknowledged_messages) {
   auto options = options_for(server.port(), "window", "t/#", mqtt::protocol::v5);
   options.receive_maximum = 10;
   inbox in;
-  mqtt_subscriber sub(options, in.handlers());
+  subscriber sub(options, in.handlers());
   sub.start();
   ASSERT_TRUE(in.wait_subscribed()) << in.log_text();
   const auto sent = numbered("t/w", "w-", 0, 50);
@@ -641,7 +645,7 @@ TEST(mqtt_subscriber, v5_receive_maximum_lifts_mosquittos_default_window_of_20) 
     SCOPED_TRACE(version == mqtt::protocol::v5 ? "v5" : "v3.1.1");
     const std::string id = version == mqtt::protocol::v5 ? "window-v5" : "window-v311";
     inbox in;
-    mqtt_subscriber sub(options_for(server.port(), id, "t/" + id + "/#", version), in.handlers());
+    subscriber sub(options_for(server.port(), id, "t/" + id + "/#", version), in.handlers());
     sub.start();
     ASSERT_TRUE(in.wait_subscribed()) << in.log_text();
     publish_all(server.port(), numbered("t/" + id + "/x", "x-", 0, 200));
@@ -656,7 +660,7 @@ TEST(mqtt_subscriber, v5_receive_maximum_lifts_mosquittos_default_window_of_20) 
 // ---- (f), (g) start() failures ---------------------------------------------------------
 
 /// Runs start() and returns what() of the std::runtime_error it threw ("" if none).
-std::string start_error(mqtt_subscriber& sub) {
+std::string start_error(subscriber& sub) {
   try {
     sub.start();
   } catch (const std::runtime_error& e) {
@@ -676,7 +680,7 @@ TEST(mqtt_subscriber, refused_login_makes_start_throw_and_says_so) {
       o.username = "ingest";
       o.password = "wrong";
       inbox in;
-      mqtt_subscriber sub(o, in.handlers());
+      subscriber sub(o, in.handlers());
       const auto what = start_error(sub);
       ASSERT_FALSE(what.empty()) << "start() did not throw";
       EXPECT_NE(std::string::npos, lower(what).find("refused")) << what;
@@ -686,7 +690,7 @@ TEST(mqtt_subscriber, refused_login_makes_start_throw_and_says_so) {
     {
       auto o = options_for(server.port(), "anonymous", "t/#", version);
       inbox in;
-      mqtt_subscriber sub(o, in.handlers());
+      subscriber sub(o, in.handlers());
       const auto what = start_error(sub);
       ASSERT_FALSE(what.empty()) << "start() did not throw for an anonymous login";
       EXPECT_NE(std::string::npos, lower(what).find("refused")) << what;
@@ -696,7 +700,7 @@ TEST(mqtt_subscriber, refused_login_makes_start_throw_and_says_so) {
       o.username = "ingest";
       o.password = "secret";
       inbox in;
-      mqtt_subscriber sub(o, in.handlers());
+      subscriber sub(o, in.handlers());
       EXPECT_EQ("", start_error(sub));
       EXPECT_TRUE(in.wait_subscribed()) << in.log_text();
       EXPECT_EQ(1u, sub.counters().connects.load());
@@ -705,10 +709,117 @@ TEST(mqtt_subscriber, refused_login_makes_start_throw_and_says_so) {
   }
 }
 
+// Issue 12: the ingestor buffered an inbound packet of any size up to 256 MiB before its
+// payload limit applied. Above the limit a PUBLISH is now read past: handed over as an
+// oversized message (first bytes, size, SHA-256 of the payload), acknowledged like any other,
+// and what follows it arrives intact.
+TEST(mqtt_subscriber, a_publish_above_the_limit_is_read_past_with_its_size_and_digest) {
+  mosquitto_server server;
+  inbox in;
+  std::vector<message_view> seen;
+  std::mutex seen_mutex;
+  auto h = in.handlers([&](std::span<const message_view> batch) {
+    std::lock_guard lock(seen_mutex);
+    for (const auto& v : batch) {
+      message_view copy = v;
+      copy.topic = {};
+      copy.payload = {};
+      copy.properties = {};
+      seen.push_back(copy);
+    }
+  });
+  auto o = options_for(server.port(), "oversized");
+  o.max_inbound_packet_bytes = 64 * 1024;
+  subscriber sub(o, std::move(h));
+  in.acknowledge_through(sub);
+  sub.start();
+  ASSERT_TRUE(in.wait_subscribed()) << in.log_text();
+  std::string big(3 * 1024 * 1024, 'x');
+  for (std::size_t k = 0; k < big.size(); ++k) big[k] = static_cast<char>((k * 131 + 17) % 251);
+  publish_all(server.port(), {{"t/a", "before"}, {"t/big", big}, {"t/a", "after"}});
+  ASSERT_TRUE(in.wait_count(3)) << in.log_text();
+  const auto got = in.messages();
+  ASSERT_EQ(3u, got.size());
+  EXPECT_EQ("before", got[0].payload);
+  EXPECT_EQ("t/big", got[1].topic);
+  EXPECT_EQ("after", got[2].payload);
+  std::lock_guard lock(seen_mutex);
+  ASSERT_EQ(3u, seen.size());
+  EXPECT_FALSE(seen[0].oversized);
+  ASSERT_TRUE(seen[1].oversized);
+  EXPECT_EQ(big.size(), seen[1].payload_bytes);
+  EXPECT_LT(got[1].payload.size(), 128u * 1024) << "only a bounded prefix is held";
+  EXPECT_EQ(big.substr(0, got[1].payload.size()), got[1].payload);
+  std::array<unsigned char, 32> expected{};
+  SHA256(reinterpret_cast<const unsigned char*>(big.data()), big.size(), expected.data());
+  EXPECT_EQ(expected, seen[1].payload_sha256);
+  EXPECT_EQ(1u, sub.counters().oversized.load());
+  sub.stop();
+  EXPECT_EQ(3u, sub.counters().acknowledged.load());
+}
+
+// Issue 12: a lost session was only logged. It is counted and said loudly, and the
+// subscription is made again.
+TEST(mqtt_subscriber, a_session_the_broker_lost_is_counted_and_subscribed_again) {
+  mosquitto_server server;
+  inbox in;
+  subscriber sub(options_for(server.port(), "lost-session", "t/#", mqtt::protocol::v5),
+                 in.handlers());
+  in.acknowledge_through(sub);
+  sub.start();
+  ASSERT_TRUE(in.wait_subscribed()) << in.log_text();
+  server.stop();
+  std::filesystem::remove(server.dir() / "mosquitto.db");  // a broker without its state
+  server.start();
+  ASSERT_TRUE(in.wait_until(
+      [&](const auto&, const auto&) { return sub.counters().sessions_lost.load() == 1; }, 20s))
+      << in.log_text();
+  EXPECT_GE(in.logs_containing("did not keep our session"), 1u) << in.log_text();
+  ASSERT_TRUE(in.wait_until([&](const auto&, const auto& logs) {
+    return std::count_if(logs.begin(), logs.end(), [](const std::string& l) {
+             return l.find("subscribed") != std::string::npos;
+           }) >= 2;
+  })) << in.log_text();
+  publish_all(server.port(), {{"t/a", "after-loss"}});
+  ASSERT_TRUE(in.wait_count(1)) << in.log_text();
+  sub.stop();
+}
+
+// Issue 12: the ingestor had no TLS. Same session core as the publisher: the broker's
+// certificate is checked against a CA file and the host.
+TEST(mqtt_subscriber, tls_with_the_right_ca_subscribes_and_with_another_fails_at_start) {
+  test::mosquitto_server_options so;
+  so.tls = true;
+  mosquitto_server server(so);
+  test::mosquitto_server_options other_options;
+  other_options.tls = true;
+  mosquitto_server other(other_options);  // another CA
+  {
+    auto o = options_for(server.tls_port(), "tls-good", "t/#", mqtt::protocol::v5);
+    o.tls = tls_options{server.ca_file(), "", "", "", false};
+    inbox in;
+    subscriber sub(o, in.handlers());
+    in.acknowledge_through(sub);
+    EXPECT_EQ("", start_error(sub));
+    publish_all(server.port(), {{"t/a", "over-tls"}});
+    ASSERT_TRUE(in.wait_count(1)) << in.log_text();
+    EXPECT_EQ("over-tls", in.messages()[0].payload);
+    sub.stop();
+  }
+  {
+    auto o = options_for(server.tls_port(), "tls-bad", "t/#", mqtt::protocol::v5);
+    o.tls = tls_options{other.ca_file(), "", "", "", false};
+    inbox in;
+    subscriber sub(o, in.handlers());
+    const auto what = start_error(sub);
+    EXPECT_NE(std::string::npos, what.find("TLS handshake")) << what;
+  }
+}
+
 TEST(mqtt_subscriber, nothing_listening_makes_start_throw_naming_host_and_port) {
   const int port = test::pick_free_port();
   inbox in;
-  mqtt_subscriber sub(options_for(port, "nobody"), in.handlers());
+  subscriber sub(options_for(port, "nobody"), in.handlers());
   const auto what = start_error(sub);
   ASSERT_FALSE(what.empty()) << "start() did not throw";
   EXPECT_NE(std::string::npos, what.find("127.0.0.1:" + std::to_string(port))) << what;
@@ -721,9 +832,9 @@ TEST(mqtt_subscriber, nothing_listening_makes_start_throw_naming_host_and_port) 
 TEST(mqtt_subscriber, v5_shared_subscription_splits_the_stream_between_two_subscribers) {
   mosquitto_server server;
   inbox in1, in2;
-  mqtt_subscriber sub1(options_for(server.port(), "shared-1", "$share/g/t/#", mqtt::protocol::v5),
+  subscriber sub1(options_for(server.port(), "shared-1", "$share/g/t/#", mqtt::protocol::v5),
                        in1.handlers());
-  mqtt_subscriber sub2(options_for(server.port(), "shared-2", "$share/g/t/#", mqtt::protocol::v5),
+  subscriber sub2(options_for(server.port(), "shared-2", "$share/g/t/#", mqtt::protocol::v5),
                        in2.handlers());
   in1.acknowledge_through(sub1);
   in2.acknowledge_through(sub2);
@@ -766,7 +877,7 @@ TEST(mqtt_subscriber, pings_keep_an_idle_connection_alive) {
   // leaves a loaded CI machine 1.5 s to schedule us.
   o.keepalive_s = 2;
   inbox in;
-  mqtt_subscriber sub(o, in.handlers());
+  subscriber sub(o, in.handlers());
   sub.start();
   ASSERT_TRUE(in.wait_subscribed()) << in.log_text();
 
@@ -884,14 +995,17 @@ class fake_broker {
 };
 
 const std::string connack_ok = bytes({0x20, 0x02, 0x00, 0x00});
+/// SUBACK of packet id 1 granting QoS 1.
+const std::string suback_ok = bytes({0x90, 0x03, 0x00, 0x01, 0x01});
 /// PUBLISH with a remaining length of five bytes (MQTT allows at most four).
 const std::string five_byte_length = bytes({0x30, 0xFF, 0xFF, 0xFF, 0xFF, 0x7F});
 
-/// The subscriber meets what `broker` sends, logs a protocol error, delivers nothing and
-/// reconnects (again and again: the fake broker never improves).
+/// The subscriber meets what `broker` sends after the subscription was granted, logs a
+/// protocol error, delivers nothing and reconnects (again and again: the fake broker never
+/// improves).
 void expect_protocol_error_then_reconnects(fake_broker& broker) {
   inbox in;
-  mqtt_subscriber sub(options_for(broker.port(), "fake"), in.handlers());
+  subscriber sub(options_for(broker.port(), "fake"), in.handlers());
   sub.start();
   const bool reconnected = in.wait_until(
       [&](const auto&, const auto&) { return sub.counters().connects.load() >= 3; }, 20s);
@@ -904,9 +1018,30 @@ void expect_protocol_error_then_reconnects(fake_broker& broker) {
   EXPECT_GE(broker.connects(), 2);
 }
 
-TEST(mqtt_subscriber, garbage_right_after_connack_is_a_protocol_error_then_a_reconnect) {
-  fake_broker broker(connack_ok + five_byte_length);
+TEST(mqtt_subscriber, garbage_right_after_suback_is_a_protocol_error_then_a_reconnect) {
+  fake_broker broker(connack_ok, suback_ok + five_byte_length);
   expect_protocol_error_then_reconnects(broker);
+}
+
+TEST(mqtt_subscriber, garbage_before_the_suback_makes_start_throw_naming_it) {
+  // start() waits for the subscription: a broker that breaks the protocol before granting it
+  // is reported at once instead of being retried in the background.
+  fake_broker broker(connack_ok + five_byte_length);
+  inbox in;
+  subscriber sub(options_for(broker.port(), "fake"), in.handlers());
+  const auto what = start_error(sub);
+  EXPECT_NE(std::string::npos, what.find("protocol error")) << what;
+  EXPECT_NE(std::string::npos, what.find("127.0.0.1:" + std::to_string(broker.port()))) << what;
+}
+
+// Issue 12: a refused SUBACK was only logged, and the ingestor sat there receiving nothing.
+TEST(mqtt_subscriber, a_refused_subscription_makes_start_throw_naming_the_filter) {
+  fake_broker broker(connack_ok, bytes({0x90, 0x03, 0x00, 0x01, 0x80}));
+  inbox in;
+  subscriber sub(options_for(broker.port(), "fake", "t/#"), in.handlers());
+  const auto what = start_error(sub);
+  EXPECT_NE(std::string::npos, what.find("refused the subscription to t/#")) << what;
+  EXPECT_FALSE(sub.running());
 }
 
 TEST(mqtt_subscriber, malformed_publish_after_suback_is_a_protocol_error_then_a_reconnect) {
@@ -919,7 +1054,7 @@ TEST(mqtt_subscriber, malformed_publish_after_suback_is_a_protocol_error_then_a_
 TEST(mqtt_subscriber, garbage_instead_of_connack_makes_start_throw) {
   fake_broker broker(five_byte_length);
   inbox in;
-  mqtt_subscriber sub(options_for(broker.port(), "fake"), in.handlers());
+  subscriber sub(options_for(broker.port(), "fake"), in.handlers());
   const auto what = start_error(sub);
   EXPECT_FALSE(what.empty()) << "start() did not throw";
   EXPECT_NE(std::string::npos, what.find("127.0.0.1:" + std::to_string(broker.port()))) << what;
@@ -947,12 +1082,12 @@ void expect_paced(const std::function<std::uint64_t()>& connects, std::chrono::m
 }
 
 TEST(mqtt_subscriber, reconnects_after_protocol_errors_are_paced) {
-  fake_broker broker(connack_ok + five_byte_length);
+  fake_broker broker(connack_ok, suback_ok + five_byte_length);
   inbox in;
   auto o = options_for(broker.port(), "fake");
   o.reconnect_min = 200ms;
   o.reconnect_max = 1s;
-  mqtt_subscriber sub(o, in.handlers());
+  subscriber sub(o, in.handlers());
   sub.start();
   expect_paced([&] { return sub.counters().connects.load(); }, o.reconnect_min, 1s, in);
   sub.stop();
@@ -967,8 +1102,8 @@ TEST(mqtt_subscriber, two_subscribers_with_one_client_id_do_not_fight_in_a_tight
   o.reconnect_min = 200ms;
   o.reconnect_max = 1s;
   inbox in1, in2;
-  mqtt_subscriber sub1(o, in1.handlers());
-  mqtt_subscriber sub2(o, in2.handlers());
+  subscriber sub1(o, in1.handlers());
+  subscriber sub2(o, in2.handlers());
   sub1.start();
   sub2.start();
   expect_paced(
@@ -982,4 +1117,4 @@ TEST(mqtt_subscriber, two_subscribers_with_one_client_id_do_not_fight_in_a_tight
 }
 
 }  // namespace
-}  // namespace factorysim::ingest
+}  // namespace factorysim::mqtt

@@ -1,8 +1,8 @@
-// Integration tests of sim::mqtt_client against a real mosquitto on a free loopback port.
+// Integration tests of mqtt::publisher (the simulator's MQTT client) against a real mosquitto on a free loopback port.
 // The io_context runs in the test thread (run_for slices with bounded deadlines); nothing
 // here asserts on speed.
 
-#include "sim/mqtt_client.hpp"
+#include "mqtt/publisher.hpp"
 
 #include <gtest/gtest.h>
 #include <poll.h>
@@ -25,8 +25,8 @@
 namespace {
 
 using namespace std::chrono_literals;
-using factorysim::sim::mqtt_client;
-using factorysim::sim::mqtt_options;
+using factorysim::mqtt::publisher;
+using factorysim::mqtt::publisher_options;
 using factorysim::test::collector_options;
 using factorysim::test::mosquitto_server;
 using factorysim::test::mosquitto_server_options;
@@ -44,8 +44,8 @@ bool run_until(boost::asio::io_context& io, const std::function<bool()>& pred,
 }
 
 /// Quick reconnects and a short keepalive, so that failure paths play out in test time.
-mqtt_options options_at(const std::string& host, int port, const std::string& client_id) {
-  mqtt_options o;
+publisher_options options_at(const std::string& host, int port, const std::string& client_id) {
+  publisher_options o;
   o.host = host;
   o.port = port;
   o.client_id = client_id;
@@ -55,7 +55,7 @@ mqtt_options options_at(const std::string& host, int port, const std::string& cl
   return o;
 }
 
-mqtt_options options_for(const mosquitto_server& broker, const std::string& client_id) {
+publisher_options options_for(const mosquitto_server& broker, const std::string& client_id) {
   return options_at(broker.host(), broker.port(), client_id);
 }
 
@@ -72,7 +72,7 @@ std::size_t seq_of(const std::string& payload) {
 
 /// Publishes `total` messages as fast as the window allows, resuming from on_ready.
 struct producer {
-  mqtt_client& client;
+  publisher& client;
   std::string topic;
   std::size_t total;
   std::size_t size;
@@ -96,11 +96,11 @@ struct producer {
   }
 };
 
-TEST(mqtt_client, publishes_qos1_messages_in_order) {
+TEST(publisher, publishes_qos1_messages_in_order) {
   mosquitto_server broker;
   mqtt_collector collector(broker.host(), broker.port(), "order/#");
   boost::asio::io_context io;
-  mqtt_client client(io, options_for(broker, "order-pub"));
+  publisher client(io, options_for(broker, "order-pub"));
   client.start();
   ASSERT_TRUE(run_until(
       io, [&] { return client.connected(); }, 10s))
@@ -138,13 +138,13 @@ TEST(mqtt_client, publishes_qos1_messages_in_order) {
   EXPECT_FALSE(client.connected());
 }
 
-TEST(mqtt_client, qos0_messages_are_delivered_and_counted_when_written) {
+TEST(publisher, qos0_messages_are_delivered_and_counted_when_written) {
   mosquitto_server broker;
   collector_options copts;
   copts.qos = 0;
   mqtt_collector collector(broker.host(), broker.port(), "q0/#", copts);
   boost::asio::io_context io;
-  mqtt_client client(io, options_for(broker, "q0-pub"));
+  publisher client(io, options_for(broker, "q0-pub"));
   client.start();
   ASSERT_TRUE(run_until(
       io, [&] { return client.connected(); }, 10s));
@@ -163,13 +163,13 @@ TEST(mqtt_client, qos0_messages_are_delivered_and_counted_when_written) {
   ASSERT_TRUE(collector.wait_for_count(n, 30s)) << "received " << collector.count();
 }
 
-TEST(mqtt_client, window_bounds_in_flight_and_refuses_when_full) {
+TEST(publisher, window_bounds_in_flight_and_refuses_when_full) {
   mosquitto_server broker;
   mqtt_collector collector(broker.host(), broker.port(), "win/#");
   boost::asio::io_context io;
   auto o = options_for(broker, "win-pub");
   o.max_inflight = 50;
-  mqtt_client client(io, o);
+  publisher client(io, o);
   client.start();
   ASSERT_TRUE(run_until(
       io, [&] { return client.connected(); }, 10s));
@@ -203,7 +203,7 @@ TEST(mqtt_client, window_bounds_in_flight_and_refuses_when_full) {
   ASSERT_TRUE(collector.wait_for_count(n, 30s)) << "received " << collector.count();
 }
 
-TEST(mqtt_client, last_will_on_abrupt_loss_but_not_on_clean_shutdown) {
+TEST(publisher, last_will_on_abrupt_loss_but_not_on_clean_shutdown) {
   mosquitto_server broker;
   mqtt_collector collector(broker.host(), broker.port(), "will/#");
   boost::asio::io_context io;
@@ -211,7 +211,7 @@ TEST(mqtt_client, last_will_on_abrupt_loss_but_not_on_clean_shutdown) {
     auto o = options_for(broker, "will-crash");
     o.will_topic = "will/crash/status";
     o.will_payload = "offline";
-    mqtt_client client(io, o);
+    publisher client(io, o);
     client.start();
     ASSERT_TRUE(run_until(
         io, [&] { return client.connected(); }, 10s));
@@ -241,7 +241,7 @@ TEST(mqtt_client, last_will_on_abrupt_loss_but_not_on_clean_shutdown) {
     auto o = options_for(broker, "will-clean");
     o.will_topic = "will/clean/status";
     o.will_payload = "offline";
-    mqtt_client client(io, o);
+    publisher client(io, o);
     client.start();
     ASSERT_TRUE(run_until(
         io, [&] { return client.connected(); }, 10s));
@@ -253,7 +253,7 @@ TEST(mqtt_client, last_will_on_abrupt_loss_but_not_on_clean_shutdown) {
   }
   // A marker published after the clean disconnect, then silence: the will must not appear.
   {
-    mqtt_client marker(io, options_for(broker, "will-marker"));
+    publisher marker(io, options_for(broker, "will-marker"));
     marker.start();
     ASSERT_TRUE(run_until(
         io, [&] { return marker.connected(); }, 10s));
@@ -277,7 +277,7 @@ TEST(mqtt_client, last_will_on_abrupt_loss_but_not_on_clean_shutdown) {
   }
 }
 
-TEST(mqtt_client, broker_restart_loses_no_qos1_message) {
+TEST(publisher, broker_restart_loses_no_qos1_message) {
   mosquitto_server broker;
   collector_options copts;
   copts.client_id = "restart-collector";
@@ -286,12 +286,12 @@ TEST(mqtt_client, broker_restart_loses_no_qos1_message) {
 
   boost::asio::io_context io;
   auto o = options_for(broker, "restart-pub");
-  o.clean_session = false;
+  o.clean_start = false;
   // Room for the messages published during the outage, so that both paths are exercised:
   // in flight when the connection drops (libmosquitto re-sends) and published while
   // disconnected (held by the client until the reconnect).
   o.max_inflight = 5000;
-  mqtt_client client(io, o);
+  publisher client(io, o);
   std::vector<std::string> errors;
   client.on_error([&](std::string_view line) { errors.emplace_back(line); });
   client.start();
@@ -353,51 +353,59 @@ TEST(mqtt_client, broker_restart_loses_no_qos1_message) {
   EXPECT_GE(collector.connects(), 2);
 }
 
-TEST(mqtt_client, wrong_password_is_counted_and_retried_without_crash) {
-  mosquitto_server_options bopts;
-  bopts.users = {{"sim", "right-password"}};
-  mosquitto_server broker(bopts);
-  boost::asio::io_context io;
+// Issue 12: the simulator retried forever when the broker said "not authorized" (even in
+// backfill) and reported its messages as published. A permanent refusal now ends the
+// session at once: one attempt, a fatal error, nothing accepted any more.
+TEST(publisher, a_wrong_password_fails_fast_instead_of_retrying_forever) {
+  for (const auto version : {factorysim::mqtt::protocol::v5, factorysim::mqtt::protocol::v311}) {
+    SCOPED_TRACE(version == factorysim::mqtt::protocol::v5 ? "MQTT 5" : "MQTT 3.1.1");
+    mosquitto_server_options bopts;
+    bopts.users = {{"sim", "right-password"}};
+    mosquitto_server broker(bopts);
+    boost::asio::io_context io;
 
-  auto o = options_for(broker, "auth-bad");
-  o.username = "sim";
-  o.password = "wrong";
-  mqtt_client bad(io, o);
-  std::vector<std::string> errors;
-  bad.on_error([&](std::string_view line) { errors.emplace_back(line); });
-  bad.start();
-  ASSERT_TRUE(run_until(
-      io, [&] { return bad.counters().refused >= 3; }, 20s))
-      << "refused " << bad.counters().refused << "\n"
-      << broker.log();
-  EXPECT_FALSE(bad.connected());
-  EXPECT_EQ(bad.counters().connects, 0u);
-  EXPECT_GE(bad.counters().connect_failures, 3u);
-  ASSERT_FALSE(errors.empty());
-  // QoS 1 messages wait in the window for a connection that never comes.
-  EXPECT_TRUE(bad.publish("auth/a", "held", 1, false));
-  EXPECT_EQ(bad.in_flight(), 1u);
+    auto o = options_for(broker, "auth-bad");
+    o.version = version;
+    o.username = "sim";
+    o.password = "wrong";
+    publisher bad(io, o);
+    std::vector<std::string> errors;
+    std::string fatal;
+    bad.on_error([&](std::string_view line) { errors.emplace_back(line); });
+    bad.on_fatal([&](const std::string& why) { fatal = why; });
+    // Held before the refusal: never acknowledged, and the shutdown says so.
+    EXPECT_TRUE(bad.publish("auth/a", "held", 1, false));
+    bad.start();
+    ASSERT_TRUE(run_until(io, [&] { return !fatal.empty(); }, 10s)) << broker.log();
+    // mosquitto 2.0 answers a wrong password with "not authorized".
+    EXPECT_NE(fatal.find("not authorized"), std::string::npos) << fatal;
+    // Well past the backoff (20 ms doubling to 200 ms): no second attempt.
+    run_until(io, [] { return false; }, 1s);
+    EXPECT_EQ(bad.counters().refused, 1u);
+    EXPECT_EQ(bad.counters().connect_failures, 1u);
+    EXPECT_EQ(bad.counters().connects, 0u);
+    EXPECT_FALSE(bad.ready());
+    EXPECT_FALSE(bad.publish("auth/a", "after", 1, false));
+    ASSERT_FALSE(errors.empty());
 
-  o.client_id = "auth-good";
-  o.password = "right-password";
-  mqtt_client good(io, o);
-  good.start();
-  ASSERT_TRUE(run_until(
-      io, [&] { return good.connected(); }, 10s))
-      << broker.log();
-  EXPECT_EQ(good.counters().refused, 0u);
+    o.client_id = "auth-good";
+    o.password = "right-password";
+    publisher good(io, o);
+    good.start();
+    ASSERT_TRUE(run_until(io, [&] { return good.connected(); }, 10s)) << broker.log();
+    EXPECT_EQ(good.counters().refused, 0u);
 
-  bool done = false, ok = true;
-  bad.async_shutdown(200ms, [&](bool r) {
-    done = true;
-    ok = r;
-  });
-  ASSERT_TRUE(run_until(
-      io, [&] { return done; }, 10s));
-  EXPECT_FALSE(ok) << "a message was still unacknowledged";
+    bool done = false, ok = true;
+    bad.async_shutdown(200ms, [&](bool r) {
+      done = true;
+      ok = r;
+    });
+    ASSERT_TRUE(run_until(io, [&] { return done; }, 10s));
+    EXPECT_FALSE(ok) << "the held message was never acknowledged";
+  }
 }
 
-TEST(mqtt_client, tls_connects_with_the_right_ca_and_fails_with_another) {
+TEST(publisher, tls_connects_with_the_right_ca_and_fails_with_another) {
   mosquitto_server_options bopts;
   bopts.tls = true;
   mosquitto_server broker(bopts);
@@ -407,8 +415,8 @@ TEST(mqtt_client, tls_connects_with_the_right_ca_and_fails_with_another) {
 
   auto o = options_for(broker, "tls-good");
   o.port = broker.tls_port();
-  o.tls = factorysim::sim::mqtt_tls{broker.ca_file(), "", "", false};
-  mqtt_client good(io, o);
+  o.tls = factorysim::mqtt::tls_options{broker.ca_file(), "", "", "", false};
+  publisher good(io, o);
   good.start();
   ASSERT_TRUE(run_until(
       io, [&] { return good.connected(); }, 10s))
@@ -423,8 +431,8 @@ TEST(mqtt_client, tls_connects_with_the_right_ca_and_fails_with_another) {
   EXPECT_EQ(seq_of(collector.messages().back().payload), n - 1);
 
   o.client_id = "tls-bad";
-  o.tls = factorysim::sim::mqtt_tls{other.ca_file(), "", "", false};
-  mqtt_client bad(io, o);
+  o.tls = factorysim::mqtt::tls_options{other.ca_file(), "", "", "", false};
+  publisher bad(io, o);
   std::vector<std::string> errors;
   bad.on_error([&](std::string_view line) { errors.emplace_back(line); });
   bad.start();
@@ -435,7 +443,7 @@ TEST(mqtt_client, tls_connects_with_the_right_ca_and_fails_with_another) {
   EXPECT_FALSE(errors.empty());
 }
 
-TEST(mqtt_client, destroying_a_tls_client_in_the_middle_of_a_write_is_safe) {
+TEST(publisher, destroying_a_tls_client_in_the_middle_of_a_write_is_safe) {
   // The TLS stream still encrypts from the write buffer when the lower-level write completes:
   // buffers and stream must outlive the client. Most telling under AddressSanitizer
   // (-DFACTORYSIM_SANITIZE=ON), where a use after free aborts the test.
@@ -445,11 +453,11 @@ TEST(mqtt_client, destroying_a_tls_client_in_the_middle_of_a_write_is_safe) {
   boost::asio::io_context io;
   auto o = options_for(broker, "tls-gone");
   o.port = broker.tls_port();
-  o.tls = factorysim::sim::mqtt_tls{broker.ca_file(), "", "", false};
+  o.tls = factorysim::mqtt::tls_options{broker.ca_file(), "", "", "", false};
   o.max_inflight = 5000;
   std::uint64_t written_before = 0;
   {
-    mqtt_client client(io, o);
+    publisher client(io, o);
     client.start();
     ASSERT_TRUE(run_until(
         io, [&] { return client.connected(); }, 10s))
@@ -464,7 +472,7 @@ TEST(mqtt_client, destroying_a_tls_client_in_the_middle_of_a_write_is_safe) {
   // The aborted operations complete now, after the client is gone.
   io.run_for(300ms);
   // The broker lives on and takes new clients.
-  mqtt_client next(io, [&] {
+  publisher next(io, [&] {
     auto o2 = o;
     o2.client_id = "tls-next";
     return o2;
@@ -475,14 +483,14 @@ TEST(mqtt_client, destroying_a_tls_client_in_the_middle_of_a_write_is_safe) {
       << broker.log();
 }
 
-TEST(mqtt_client, starts_before_the_broker_and_backs_off_exponentially) {
+TEST(publisher, starts_before_the_broker_and_backs_off_exponentially) {
   mosquitto_server broker;
   broker.stop();  // the port is known, nothing listens yet
   boost::asio::io_context io;
   auto o = options_for(broker, "early");
   o.reconnect_min = 100ms;
   o.reconnect_max = 400ms;
-  mqtt_client client(io, o);
+  publisher client(io, o);
   std::vector<std::string> errors;
   client.on_error([&](std::string_view line) { errors.emplace_back(line); });
   client.start();
@@ -521,12 +529,12 @@ TEST(mqtt_client, starts_before_the_broker_and_backs_off_exponentially) {
   EXPECT_EQ(collector.messages()[0].topic, "early/a");
 }
 
-TEST(mqtt_client, keepalive_notices_a_hung_broker_and_reconnects) {
+TEST(publisher, keepalive_notices_a_hung_broker_and_reconnects) {
   mosquitto_server broker;
   boost::asio::io_context io;
   auto o = options_for(broker, "hung");
   o.keepalive_s = 5;  // libmosquitto's minimum
-  mqtt_client client(io, o);
+  publisher client(io, o);
   std::vector<std::string> errors;
   client.on_error([&](std::string_view line) { errors.emplace_back(line); });
   client.start();
@@ -636,18 +644,44 @@ std::string puback(std::uint16_t id) {
   return out;
 }
 
-mqtt_options scripted_options(const scripted_broker& broker, const std::string& client_id) {
-  return options_at("127.0.0.1", broker.port(), client_id);
+/// MQTT 3.1.1 unless a test asks for 5: the scripted broker speaks the bytes it is given.
+publisher_options scripted_options(const scripted_broker& broker, const std::string& client_id,
+                                   factorysim::mqtt::protocol version =
+                                       factorysim::mqtt::protocol::v311) {
+  auto o = options_at("127.0.0.1", broker.port(), client_id);
+  o.version = version;
+  return o;
 }
 
-TEST(mqtt_client_wire, resends_what_was_not_acknowledged_with_dup_after_a_reconnect) {
+/// A v5 CONNACK accepting us with these properties (already encoded).
+std::string connack_v5(const std::string& properties) {
+  std::string body{'\x00', '\x00'};
+  body += static_cast<char>(properties.size());
+  body += properties;
+  return std::string{'\x20', static_cast<char>(body.size())} + body;
+}
+
+/// A v5 PUBACK with a reason code.
+std::string puback_v5(std::uint16_t id, int reason) {
+  return std::string{'\x40', '\x03', static_cast<char>(id >> 8), static_cast<char>(id & 0xff),
+                     static_cast<char>(reason)};
+}
+
+factorysim::mqtt::publish parse_v5_publish(const std::pair<int, std::string>& p) {
+  namespace wire = factorysim::mqtt;
+  return wire::parse_publish({static_cast<wire::packet_type>(p.first >> 4),
+                              static_cast<std::uint8_t>(p.first & 0x0F), p.second},
+                             wire::protocol::v5);
+}
+
+TEST(publisher_wire, resends_what_was_not_acknowledged_with_dup_after_a_reconnect) {
   namespace wire = factorysim::mqtt;
   scripted_broker broker;
   boost::asio::io_context io;
   auto o = scripted_options(broker, "resend");
   o.will_topic = "resend/status";
   o.will_payload = "offline";
-  mqtt_client client(io, o);
+  publisher client(io, o);
   client.start();
 
   ASSERT_TRUE(broker.accept(io));
@@ -726,10 +760,10 @@ TEST(mqtt_client_wire, resends_what_was_not_acknowledged_with_dup_after_a_reconn
       io, [&] { return done; }, 5s));
 }
 
-TEST(mqtt_client_wire, a_packet_a_publisher_cannot_receive_ends_the_connection) {
+TEST(publisher_wire, a_packet_a_publisher_cannot_receive_ends_the_connection) {
   scripted_broker broker;
   boost::asio::io_context io;
-  mqtt_client client(io, scripted_options(broker, "bad-peer"));
+  publisher client(io, scripted_options(broker, "bad-peer"));
   std::vector<std::string> errors;
   client.on_error([&](std::string_view line) { errors.emplace_back(line); });
   client.start();
@@ -765,7 +799,136 @@ TEST(mqtt_client_wire, a_packet_a_publisher_cannot_receive_ends_the_connection) 
   EXPECT_EQ(client.in_flight(), 1u);
 }
 
-TEST(mqtt_client, qos2_messages_arrive_once_and_in_order) {
+// Issue 12: over MQTT 3.1.1 a broker that drops a message (size limit, full queue) still
+// acknowledges it, and the simulator said "0 publish errors". MQTT 5 carries the reason: a
+// refusal is counted, reported once per kind, and the message is not retried.
+TEST(publisher_wire, v5_broker_refusals_are_counted_not_hidden) {
+  namespace wire = factorysim::mqtt;
+  scripted_broker broker;
+  boost::asio::io_context io;
+  publisher client(io, scripted_options(broker, "v5-refusals", wire::protocol::v5));
+  std::vector<std::string> errors;
+  client.on_error([&](std::string_view line) { errors.emplace_back(line); });
+  client.start();
+  ASSERT_TRUE(broker.accept(io));
+  auto connect = broker.next(io);
+  ASSERT_TRUE(connect);
+  EXPECT_EQ(connect->second[6], '\x05') << "protocol level 5";
+  broker.send(connack_v5(""));
+  ASSERT_TRUE(run_until(io, [&] { return client.connected(); }, 10s));
+  for (int i = 0; i < 4; ++i) ASSERT_TRUE(client.publish("v5/a", "m" + std::to_string(i), 1, false));
+  std::vector<wire::publish> sent;
+  std::vector<std::pair<int, std::string>> raw;
+  for (int i = 0; i < 4; ++i) {
+    auto p = broker.next(io);
+    ASSERT_TRUE(p);
+    raw.push_back(*p);
+  }
+  for (const auto& p : raw) sent.push_back(parse_v5_publish(p));
+  broker.send(puback_v5(sent[0].packet_id, 0x00));
+  broker.send(puback_v5(sent[1].packet_id, 0x10));  // no matching subscribers: delivered
+  broker.send(puback_v5(sent[2].packet_id, 0x97));  // quota exceeded: dropped by the broker
+  broker.send(puback_v5(sent[3].packet_id, 0x97));
+  ASSERT_TRUE(run_until(io, [&] { return client.in_flight() == 0; }, 10s));
+  const auto& c = client.counters();
+  EXPECT_EQ(c.acknowledged, 2u);
+  EXPECT_EQ(c.no_subscribers, 1u);
+  EXPECT_EQ(c.rejected, 2u);
+  ASSERT_EQ(c.rejected_by_reason.size(), 1u);
+  EXPECT_EQ(c.rejected_by_reason[0].first, 0x97);
+  EXPECT_EQ(c.rejected_by_reason[0].second, 2u);
+  std::size_t reported = 0;
+  for (const auto& e : errors) reported += e.find("quota exceeded") != std::string::npos;
+  EXPECT_EQ(reported, 1u) << "one report per kind, the rest counted";
+  // Not retried: nothing more arrives, even after a reconnect.
+  broker.drop();
+  ASSERT_TRUE(broker.accept(io));
+  ASSERT_TRUE(broker.next(io));
+  broker.send(connack_v5(""));
+  ASSERT_TRUE(run_until(io, [&] { return client.connected(); }, 10s));
+  bool done = false;
+  client.async_shutdown(2s, [&](bool) { done = true; });
+  auto last = broker.next(io);
+  ASSERT_TRUE(last);
+  EXPECT_EQ(last->first, 0xE0) << "only DISCONNECT, no re-send of a refused message";
+  EXPECT_TRUE(run_until(io, [&] { return done; }, 5s));
+}
+
+TEST(publisher_wire, v5_receive_maximum_and_maximum_packet_size_of_the_broker_are_kept) {
+  namespace wire = factorysim::mqtt;
+  scripted_broker broker;
+  boost::asio::io_context io;
+  auto o = scripted_options(broker, "v5-limits", wire::protocol::v5);
+  o.max_inflight = 100;
+  publisher client(io, o);
+  std::vector<std::string> errors;
+  client.on_error([&](std::string_view line) { errors.emplace_back(line); });
+  client.start();
+  ASSERT_TRUE(broker.accept(io));
+  ASSERT_TRUE(broker.next(io));
+  // Receive Maximum 2 (0x21), Maximum Packet Size 100 (0x27).
+  broker.send(connack_v5(std::string{'\x21', '\x00', '\x02', '\x27', '\x00', '\x00', '\x00', '\x64'}));
+  ASSERT_TRUE(run_until(io, [&] { return client.connected(); }, 10s));
+  ASSERT_TRUE(client.publish("v5/big", std::string(200, 'x'), 1, false));
+  EXPECT_EQ(client.counters().publish_errors, 1u) << "larger than the broker takes";
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(client.publish("v5/a", "m" + std::to_string(i), 1, false));
+  std::vector<wire::publish> sent;
+  std::vector<std::pair<int, std::string>> raw;
+  for (int i = 0; i < 2; ++i) {
+    auto p = broker.next(io);
+    ASSERT_TRUE(p);
+    raw.push_back(*p);
+  }
+  for (const auto& p : raw) sent.push_back(parse_v5_publish(p));
+  EXPECT_EQ(sent[0].payload, "m0");
+  EXPECT_EQ(sent[1].payload, "m1");
+  // No third one before an acknowledgement: the broker would disconnect us (0x93).
+  run_until(io, [] { return false; }, 300ms);
+  broker.send(puback_v5(sent[0].packet_id, 0));
+  auto third = broker.next(io);
+  ASSERT_TRUE(third);
+  EXPECT_EQ(parse_v5_publish(*third).payload, "m2");
+  EXPECT_EQ(client.in_flight(), 4u);
+}
+
+TEST(publisher_wire, a_broker_that_only_speaks_3_1_1_is_named_and_not_retried) {
+  scripted_broker broker;
+  boost::asio::io_context io;
+  publisher client(io, scripted_options(broker, "old-broker", factorysim::mqtt::protocol::v5));
+  std::string fatal;
+  client.on_error([](std::string_view) {});
+  client.on_fatal([&](const std::string& why) { fatal = why; });
+  client.start();
+  ASSERT_TRUE(broker.accept(io));
+  ASSERT_TRUE(broker.next(io));
+  // A 3.1.1 broker's answer to a level-5 CONNECT: return code 1.
+  broker.send(std::string{'\x20', '\x02', '\x00', '\x01'});
+  ASSERT_TRUE(run_until(io, [&] { return !fatal.empty(); }, 10s));
+  EXPECT_NE(fatal.find("3.1.1"), std::string::npos) << fatal;
+  EXPECT_NE(fatal.find("does not speak MQTT 5"), std::string::npos) << fatal;
+}
+
+TEST(publisher, v5_message_over_the_brokers_size_limit_is_a_counted_refusal) {
+  mosquitto_server_options bopts;
+  bopts.extra_config = {"message_size_limit 1000"};
+  mosquitto_server broker(bopts);
+  boost::asio::io_context io;
+  auto o = options_for(broker, "size-limit");
+  o.version = factorysim::mqtt::protocol::v5;
+  publisher client(io, o);
+  client.on_error([](std::string_view) {});
+  client.start();
+  ASSERT_TRUE(run_until(io, [&] { return client.connected(); }, 10s)) << broker.log();
+  ASSERT_TRUE(client.publish("limit/a", std::string(5000, 'x'), 1, false));
+  ASSERT_TRUE(client.publish("limit/a", "small", 1, false));
+  ASSERT_TRUE(run_until(io, [&] { return client.in_flight() == 0; }, 10s)) << broker.log();
+  EXPECT_EQ(client.counters().rejected, 1u) << broker.log();
+  EXPECT_EQ(client.counters().acknowledged, 1u);
+  ASSERT_EQ(client.counters().rejected_by_reason.size(), 1u);
+  EXPECT_EQ(client.counters().rejected_by_reason[0].first, 0x95) << "packet too large";
+}
+
+TEST(publisher, qos2_messages_arrive_once_and_in_order) {
   mosquitto_server broker;
   collector_options copts;
   copts.qos = 2;
@@ -773,7 +936,7 @@ TEST(mqtt_client, qos2_messages_arrive_once_and_in_order) {
   boost::asio::io_context io;
   auto o = options_for(broker, "q2-pub");
   o.max_inflight = 20;
-  mqtt_client client(io, o);
+  publisher client(io, o);
   client.start();
   ASSERT_TRUE(run_until(
       io, [&] { return client.connected(); }, 10s));
