@@ -27,6 +27,9 @@ struct run_args {
   std::string file;
   std::optional<std::string> mqtt_host;
   std::optional<int> mqtt_port;
+  std::optional<std::string> mqtt_client;   ///< native | libmosquitto
+  std::optional<std::string> mqtt_version;  ///< 5 | 3.1.1
+  std::optional<std::string> mqtt_credentials_file;
   std::optional<std::uint64_t> seed;
   std::optional<std::string> mode;
   std::optional<double> speed;
@@ -60,6 +63,25 @@ int run(const run_args& a) {
     if (*a.mqtt_port < 1 || *a.mqtt_port > 65535) return bad_usage("--mqtt-port must be 1..65535");
     s.mqtt.port = *a.mqtt_port;
   }
+  if (a.mqtt_client) {
+    if (*a.mqtt_client == "native") {
+      s.mqtt.client = scenarios::mqtt_client_kind::native;
+    } else if (*a.mqtt_client == "libmosquitto") {
+      s.mqtt.client = scenarios::mqtt_client_kind::libmosquitto;
+    } else {
+      return bad_usage("--mqtt-client must be native or libmosquitto, got " + *a.mqtt_client);
+    }
+  }
+  if (a.mqtt_version) {
+    if (*a.mqtt_version == "5") {
+      s.mqtt.protocol_version = 5;
+    } else if (*a.mqtt_version == "3.1.1") {
+      s.mqtt.protocol_version = 4;
+    } else {
+      return bad_usage("--mqtt-version must be 5 or 3.1.1, got " + *a.mqtt_version);
+    }
+  }
+  if (a.mqtt_credentials_file) s.mqtt.credentials_file = *a.mqtt_credentials_file;
   if (a.seed) s.seed = *a.seed;
   if (a.mode) {
     const auto m = scenarios::parse_time_mode(*a.mode);
@@ -130,7 +152,11 @@ int run(const run_args& a) {
   if (a.output)
     std::cerr << ", output " << *a.output;
   else
-    std::cerr << ", broker " << sc.mqtt.host << ':' << sc.mqtt.port;
+    std::cerr << ", broker " << sc.mqtt.host << ':' << sc.mqtt.port << " (MQTT "
+              << (sc.mqtt.protocol_version == 4 ? "3.1.1" : "5") << ", "
+              << (sc.mqtt.client == scenarios::mqtt_client_kind::libmosquitto ? "libmosquitto"
+                                                                              : "native client")
+              << ')';
   std::cerr << std::endl;
 
   std::unique_ptr<sim::control_endpoint> control;
@@ -205,6 +231,14 @@ void add_run_command(CLI::App& app, int& exit_code) {
   cmd->add_option("file", args->file, "Scenario YAML file")->required();
   cmd->add_option("--mqtt-host", args->mqtt_host, "Broker host (overrides mqtt.host)");
   cmd->add_option("--mqtt-port", args->mqtt_port, "Broker port (overrides mqtt.port)");
+  cmd->add_option("--mqtt-client", args->mqtt_client,
+                  "native | libmosquitto: the MQTT client library (overrides mqtt.client)");
+  cmd->add_option("--mqtt-version", args->mqtt_version,
+                  "5 | 3.1.1 (overrides mqtt.version; 5 reports messages the broker refuses)");
+  cmd->add_option("--mqtt-credentials-file", args->mqtt_credentials_file,
+                  "file with the MQTT password, or user name and password on two lines "
+                  "(overrides mqtt.credentials_file; FACTORYSIM_MQTT_USERNAME/_PASSWORD also "
+                  "work)");
   cmd->add_option("--seed", args->seed, "Root seed (overrides seed)");
   cmd->add_option("--mode", args->mode, "realtime | accelerated | backfill (overrides time.mode)");
   cmd->add_option("--speed", args->speed, "Accelerated mode: simulated seconds per wall second");

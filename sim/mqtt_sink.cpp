@@ -170,7 +170,9 @@ void mqtt_sink::async_shutdown(std::chrono::milliseconds timeout, std::function<
       s.pending.push_back({s.status_topic, payload, true});
       drain(s);
     }
-    if (s.pending.empty()) {
+    // Refused for good: nothing will ever be sent, waiting for room would only wait out the
+    // timeout.
+    if (s.pending.empty() || fatal_reported_) {
       shut(s);
     } else {
       s.client->on_ready([this, &s, shut] {

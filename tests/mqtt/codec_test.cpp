@@ -921,5 +921,182 @@ TEST(mqtt_connack_reason_text, unknown_codes_still_name_the_number) {
   EXPECT_FALSE(connack_reason_text(0xF0, protocol::v5).empty());
 }
 
+
+// ---- strict decoding (issue 12) ---------------------------------------------------------
+
+TEST(mqtt_strict, fixed_header_flags_must_be_the_ones_the_type_requires) {
+  std::size_t used = 0;
+  // PUBACK with flags 1, PUBREL without its 0b0010, SUBSCRIBE with 0, CONNACK with 1.
+  EXPECT_THROW(next_packet(bytes({0x41, 0x02, 0x00, 0x01}), used), protocol_error);
+  EXPECT_THROW(next_packet(bytes({0x60, 0x02, 0x00, 0x01}), used), protocol_error);
+  EXPECT_THROW(next_packet(bytes({0x80, 0x02, 0x00, 0x01}), used), protocol_error);
+  EXPECT_THROW(next_packet(bytes({0x21, 0x02, 0x00, 0x00}), used), protocol_error);
+  // The header alone is enough to refuse: no body is waited for.
+  EXPECT_THROW(next_packet(bytes({0xD1}), used), protocol_error);
+  // The right flags pass.
+  EXPECT_TRUE(next_packet(bytes({0x62, 0x02, 0x00, 0x01}), used).has_value());
+  EXPECT_TRUE(next_packet(bytes({0x40, 0x02, 0x00, 0x01}), used).has_value());
+  // PUBLISH: QoS 3 is refused by the header already.
+  EXPECT_THROW(next_packet(bytes({0x36, 0x05, 0x00, 0x01, 't', 0x00, 0x01}), used),
+               protocol_error);
+}
+
+TEST(mqtt_strict, parse_fixed_header_reports_length_and_header_size_before_the_body) {
+  const auto h = parse_fixed_header(bytes({0x30, 0x80, 0x80, 0x01}));
+  ASSERT_TRUE(h.has_value());
+  EXPECT_EQ(packet_type::publish, h->type);
+  EXPECT_EQ(16384u, h->remaining_length);
+  EXPECT_EQ(4u, h->header_bytes);
+  EXPECT_FALSE(parse_fixed_header(bytes({0x30, 0x80})).has_value());
+}
+
+TEST(mqtt_strict, publish_with_packet_id_0_dup_at_qos0_or_a_wildcard_topic_is_refused) {
+  EXPECT_THROW(parse_publish(make_packet(packet_type::publish, 0x02,
+                                         bytes({0x00, 0x01, 't', 0x00, 0x00, 'x'})),
+                             protocol::v311),
+               protocol_error);
+  EXPECT_THROW(parse_publish(make_packet(packet_type::publish, 0x08, bytes({0x00, 0x01, 't', 'x'})),
+                             protocol::v311),
+               protocol_error);
+  EXPECT_THROW(parse_publish(make_packet(packet_type::publish, 0x00,
+                                         bytes({0x00, 0x03, 'a', '/', '#', 'x'})),
+                             protocol::v311),
+               protocol_error);
+  EXPECT_THROW(parse_publish(make_packet(packet_type::publish, 0x00,
+                                         bytes({0x00, 0x03, 'a', '/', '+', 'x'})),
+                             protocol::v311),
+               protocol_error);
+}
+
+TEST(mqtt_strict, a_property_the_packet_may_not_carry_or_a_repeated_one_is_refused) {
+  // PUBLISH with Session Expiry Interval (0x11): a CONNECT/CONNACK/DISCONNECT property.
+  EXPECT_THROW(parse_publish(make_packet(packet_type::publish, 0x00,
+                                         bytes({0x00, 0x01, 't', 0x05, 0x11, 0, 0, 0, 1, 'x'})),
+                             protocol::v5),
+               protocol_error);
+  // Payload Format Indicator twice.
+  EXPECT_THROW(parse_publish(make_packet(packet_type::publish, 0x00,
+                                         bytes({0x00, 0x01, 't', 0x04, 0x01, 0x00, 0x01, 0x00, 'x'})),
+                             protocol::v5),
+               protocol_error);
+  // User Property twice is allowed.
+  const std::string body = bytes(
+      {0x00, 0x01, 't', 0x0E, 0x26, 0, 1, 'a', 0, 1, '1', 0x26, 0, 1, 'b', 0, 1, '2', 'x'});
+  const auto m = parse_publish(make_packet(packet_type::publish, 0x00, body), protocol::v5);
+  EXPECT_EQ("x", m.payload);
+  EXPECT_EQ(std::optional<std::string_view>("2"), find_user_property(m.properties, "b"));
+  EXPECT_EQ(std::optional<std::string_view>("1"), find_user_property(m.properties, "a"));
+  EXPECT_FALSE(find_user_property(m.properties, "c").has_value());
+  // CONNACK with a PUBLISH-only property (Topic Alias 0x23).
+  EXPECT_THROW(parse_connack(make_packet(packet_type::connack, 0,
+                                         bytes({0x00, 0x00, 0x03, 0x23, 0x00, 0x01})),
+                             protocol::v5),
+               protocol_error);
+}
+
+TEST(mqtt_strict, connack_checks_its_flags_and_limits) {
+  // Reserved acknowledge flags; session present on a refusal.
+  EXPECT_THROW(parse_connack(make_packet(packet_type::connack, 0, bytes({0x02, 0x00})),
+                             protocol::v311),
+               protocol_error);
+  EXPECT_THROW(parse_connack(make_packet(packet_type::connack, 0, bytes({0x01, 0x05})),
+                             protocol::v311),
+               protocol_error);
+  // Receive Maximum 0 and Maximum Packet Size 0 are protocol errors (MQTT 5.0 3.2.2.3).
+  EXPECT_THROW(parse_connack(make_packet(packet_type::connack, 0,
+                                         bytes({0x00, 0x00, 0x03, 0x21, 0x00, 0x00})),
+                             protocol::v5),
+               protocol_error);
+  EXPECT_THROW(parse_connack(make_packet(packet_type::connack, 0,
+                                         bytes({0x00, 0x00, 0x05, 0x27, 0, 0, 0, 0})),
+                             protocol::v5),
+               protocol_error);
+  const auto c = parse_connack(
+      make_packet(packet_type::connack, 0,
+                  bytes({0x00, 0x00, 0x09, 0x27, 0x00, 0x01, 0x00, 0x00, 0x24, 0x01, 0x25, 0x00})),
+      protocol::v5);
+  EXPECT_EQ(std::optional<std::uint32_t>(65536), c.maximum_packet_size);
+  EXPECT_EQ(std::optional<std::uint8_t>(1), c.maximum_qos);
+  EXPECT_EQ(std::optional<bool>(false), c.retain_available);
+  // A v3.1.1 broker's answer to a v5 CONNECT parses, and names the protocol.
+  const auto old = parse_connack(make_packet(packet_type::connack, 0, bytes({0x00, 0x01})),
+                                 protocol::v5);
+  EXPECT_EQ(1, old.reason);
+  const auto text = connack_reason_text(old.reason, protocol::v5);
+  EXPECT_NE(std::string::npos, text.find("3.1.1")) << text;
+  EXPECT_TRUE(connack_refusal_is_permanent(old.reason, protocol::v5));
+}
+
+TEST(mqtt_strict, acknowledgements_carry_reason_codes_in_v5_and_never_packet_id_0) {
+  const auto a = parse_ack(make_packet(packet_type::puback, 0,
+                                       bytes({0x00, 0x07, 0x97, 0x04, 0x1F, 0x00, 0x01, 'q'})),
+                           protocol::v5);
+  EXPECT_EQ(7, a.packet_id);
+  EXPECT_EQ(0x97, a.reason);
+  EXPECT_EQ("q", a.reason_string);
+  EXPECT_EQ(0, parse_ack(make_packet(packet_type::puback, 0, bytes({0x00, 0x07})), protocol::v5).reason);
+  EXPECT_THROW(parse_ack(make_packet(packet_type::puback, 0, bytes({0x00, 0x00})), protocol::v5),
+               protocol_error);
+  EXPECT_THROW(parse_ack(make_packet(packet_type::puback, 0, bytes({0x00, 0x07, 0x00})),
+                         protocol::v311),
+               protocol_error);
+  EXPECT_NE(std::string::npos, reason_code_text(0x95).find("packet too large"));
+  EXPECT_NE(std::string::npos, reason_code_text(0x97).find("quota exceeded"));
+}
+
+TEST(mqtt_strict, suback_codes_outside_the_protocol_are_refused) {
+  EXPECT_THROW(parse_suback(make_packet(packet_type::suback, 0, bytes({0x00, 0x01, 0x05})),
+                            protocol::v311),
+               protocol_error);
+  EXPECT_THROW(parse_suback(make_packet(packet_type::suback, 0, bytes({0x00, 0x00, 0x01})),
+                            protocol::v311),
+               protocol_error);
+  EXPECT_EQ(0x87, parse_suback(make_packet(packet_type::suback, 0, bytes({0x00, 0x01, 0x00, 0x87})),
+                               protocol::v5)
+                      .first_code);
+}
+
+TEST(mqtt_strict, permanent_connack_refusals_are_told_apart_from_passing_ones) {
+  EXPECT_TRUE(connack_refusal_is_permanent(4, protocol::v311));
+  EXPECT_TRUE(connack_refusal_is_permanent(5, protocol::v311));
+  EXPECT_FALSE(connack_refusal_is_permanent(3, protocol::v311));  // server unavailable
+  EXPECT_TRUE(connack_refusal_is_permanent(0x86, protocol::v5));
+  EXPECT_TRUE(connack_refusal_is_permanent(0x87, protocol::v5));
+  EXPECT_FALSE(connack_refusal_is_permanent(0x89, protocol::v5));  // server busy
+  EXPECT_FALSE(connack_refusal_is_permanent(0x97, protocol::v5));  // quota exceeded
+}
+
+TEST(mqtt_encode_publish, v5_user_properties_go_out_and_come_back) {
+  std::string props;
+  append_user_property(props, "ts", "1700000000000123");
+  std::string out;
+  encode_publish(out, protocol::v5, "a/b", "{}", 1, false, 9, props);
+  EXPECT_EQ(out.size(), publish_packet_size(protocol::v5, "a/b", "{}", 1, props));
+  EXPECT_EQ(out.size(), 2 + 2 + 3 + 2 + 1 + props.size() + 2);
+  std::size_t used = 0;
+  const auto p = next_packet(out, used);
+  ASSERT_TRUE(p);
+  const auto m = parse_publish(*p, protocol::v5);
+  EXPECT_EQ("{}", m.payload);
+  EXPECT_EQ(std::optional<std::string_view>("1700000000000123"),
+            find_user_property(m.properties, "ts"));
+  // v3.1.1 has no properties: the list is left out.
+  std::string old;
+  encode_publish(old, protocol::v311, "a/b", "{}", 0, false, 0, props);
+  EXPECT_EQ(old.size(), publish_packet_size(protocol::v311, "a/b", "{}", 0, props));
+  EXPECT_THROW(encode_publish(old, protocol::v311, "a/b", "{}", 1, false, 0), std::invalid_argument);
+}
+
+TEST(mqtt_encode_connect, v5_announces_a_maximum_packet_size_when_asked) {
+  connect_options o;
+  o.version = protocol::v5;
+  o.client_id = "c";
+  o.clean_start = true;
+  o.maximum_packet_size = 0x00010000;
+  std::string out;
+  encode_connect(out, o);
+  const auto at = out.find(std::string{'\x27', '\x00', '\x01', '\x00', '\x00'});
+  EXPECT_NE(std::string::npos, at) << hex(out);
+}
 }  // namespace
 }  // namespace factorysim::mqtt
