@@ -11,6 +11,7 @@ int main(int argc, char** argv) {
   int exit_code = 0;
   factorysim::cli::add_validate_command(app, exit_code);
   factorysim::cli::add_run_command(app, exit_code);
+  factorysim::cli::add_replay_command(app, exit_code);
   factorysim::cli::add_ingest_command(app, exit_code);
   factorysim::cli::add_loadgen_command(app, exit_code);
   factorysim::cli::add_db_command(app, exit_code);
