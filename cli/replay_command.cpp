@@ -118,8 +118,7 @@ int replay(const replay_args& a) {
       options.time_offset = *t - *index.first_time;
     } else {
       // Whole minutes, so that readings stay on their interval boundaries (1 s .. 1 min).
-      options.time_offset =
-          std::chrono::floor<std::chrono::minutes>(now - *index.first_time);
+      options.time_offset = std::chrono::floor<std::chrono::minutes>(now - *index.first_time);
     }
   }
 
@@ -232,8 +231,8 @@ void add_replay_command(CLI::App& app, int& exit_code) {
                   "Unacknowledged QoS 1/2 messages per session (default 1000)");
   auto* speed = cmd->add_option("--speed", args->speed,
                                 "Capture seconds per wall second (default 1: the original pace)");
-  auto* asap = cmd->add_flag("--asap,--max-rate", args->asap,
-                             "As fast as the broker accepts (no pacing)");
+  auto* asap =
+      cmd->add_flag("--asap,--max-rate", args->asap, "As fast as the broker accepts (no pacing)");
   speed->excludes(asap);
   cmd->add_flag("--rebase", args->rebase,
                 "Shift every time (time, *_at) so the capture starts now (by whole minutes)");

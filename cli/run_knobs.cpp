@@ -42,8 +42,7 @@ scenarios::load_options load_options_of(const run_knobs& k) {
 std::string apply_run_knobs(scenarios::scenario& s, const run_knobs& k) {
   if (k.interval) {
     const auto ms = scenarios::parse_duration_ms(*k.interval);
-    if (!ms)
-      return "--interval: not a duration such as 1s, 250ms or 10s: " + *k.interval;
+    if (!ms) return "--interval: not a duration such as 1s, 250ms or 10s: " + *k.interval;
     if (*ms != static_cast<double>(static_cast<long long>(*ms)))
       return "--interval must be a whole number of milliseconds, got " + *k.interval;
     if (*ms < 100 || *ms > 86'400'000)

@@ -4,9 +4,13 @@
 
 namespace factorysim::cli {
 
-std::string version() { return FACTORYSIM_VERSION; }
+std::string version() {
+  return FACTORYSIM_VERSION;
+}
 
-std::string commit() { return FACTORYSIM_COMMIT; }
+std::string commit() {
+  return FACTORYSIM_COMMIT;
+}
 
 std::string version_line() {
   return "factorysim " + version() + " (commit " + commit() +

@@ -16,7 +16,9 @@ namespace factorysim::sim {
 
 namespace {
 
-std::string errno_text() { return std::strerror(errno); }
+std::string errno_text() {
+  return std::strerror(errno);
+}
 
 /// The JSON string starting at `s[pos]` (a quote), decoded; npos-safe.
 bool json_string_at(std::string_view s, std::size_t& pos, std::string& out) {

@@ -16,10 +16,10 @@ namespace factorysim::sim {
 
 /// One message of a capture.
 struct capture_message {
-  std::size_t line = 0;         ///< 1-based, for error messages
+  std::size_t line = 0;  ///< 1-based, for error messages
   std::string_view topic;
-  std::string_view payload;     ///< the bytes to publish
-  std::optional<bool> retain;   ///< jsonl records it; tsv does not
+  std::string_view payload;    ///< the bytes to publish
+  std::optional<bool> retain;  ///< jsonl records it; tsv does not
 };
 
 /// The machines of a capture, for the MQTT sessions (and their last wills) of a replay.
@@ -31,7 +31,7 @@ struct capture_machine {
 /// What a first pass over a capture found.
 struct capture_index {
   std::size_t messages = 0;
-  std::vector<capture_machine> machines;  ///< in order of first appearance
+  std::vector<capture_machine> machines;                    ///< in order of first appearance
   std::optional<machines::sim_time> first_time, last_time;  ///< of the payloads' `time`
   bool jsonl = false;
 };

@@ -12,10 +12,14 @@ namespace factorysim::sim {
 
 std::string_view to_string(export_format f) noexcept {
   switch (f) {
-    case export_format::tsv: return "tsv";
-    case export_format::jsonl: return "jsonl";
-    case export_format::csv: return "csv";
-    case export_format::influx: return "influx";
+    case export_format::tsv:
+      return "tsv";
+    case export_format::jsonl:
+      return "jsonl";
+    case export_format::csv:
+      return "csv";
+    case export_format::influx:
+      return "influx";
   }
   return "tsv";
 }
@@ -118,8 +122,8 @@ std::string pg_array(const std::vector<std::string>& items) {
     std::string lower = e;
     std::transform(lower.begin(), lower.end(), lower.begin(),
                    [](unsigned char c) { return static_cast<char>(c | 0x20); });
-    const bool quote = e.empty() || lower == "null" ||
-                       e.find_first_of("{},\"\\ \t\r\n") != std::string::npos;
+    const bool quote =
+        e.empty() || lower == "null" || e.find_first_of("{},\"\\ \t\r\n") != std::string::npos;
     if (!quote) {
       a += e;
       continue;

@@ -16,13 +16,13 @@ enum class flat_kind : unsigned char { number, string, boolean, null, array };
 
 /// One key of a flat payload.
 struct flat_field {
-  std::string key;              ///< decoded (JSON escapes resolved)
+  std::string key;  ///< decoded (JSON escapes resolved)
   flat_kind kind = flat_kind::null;
-  std::string_view raw;         ///< the value's text in the payload (a string with its quotes)
-  std::size_t offset = 0;       ///< where `raw` starts in the payload
-  std::string text;             ///< strings: the decoded text; numbers, booleans: = raw
+  std::string_view raw;            ///< the value's text in the payload (a string with its quotes)
+  std::size_t offset = 0;          ///< where `raw` starts in the payload
+  std::string text;                ///< strings: the decoded text; numbers, booleans: = raw
   std::vector<std::string> items;  ///< arrays: the decoded strings
-  bool is_integer = false;      ///< numbers without fraction or exponent
+  bool is_integer = false;         ///< numbers without fraction or exponent
 };
 
 /// Parses `payload` into `out` (cleared first). False when it is not one flat JSON object of

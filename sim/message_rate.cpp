@@ -18,8 +18,8 @@ std::uint64_t readings_in_range(std::chrono::milliseconds interval, machines::si
                                 machines::sim_time to) noexcept {
   const std::int64_t iv = std::max<std::int64_t>(interval.count(), 10);  // the engine's floor
   if (to <= from) return 0;
-  const auto n = floor_div(to.time_since_epoch().count(), iv) -
-                 floor_div(from.time_since_epoch().count(), iv);
+  const auto n =
+      floor_div(to.time_since_epoch().count(), iv) - floor_div(from.time_since_epoch().count(), iv);
   return static_cast<std::uint64_t>(std::max<std::int64_t>(n, 0));
 }
 
@@ -36,9 +36,15 @@ message_rate estimate_message_rate(const scenarios::scenario& s,
   r.machines = s.machines.size();
   r.status_start_end = 2 * s.machines.size();
   switch (s.mode) {
-    case scenarios::time_mode::realtime: r.speed = 1; break;
-    case scenarios::time_mode::accelerated: r.speed = s.speed; break;
-    case scenarios::time_mode::backfill: r.speed = 0; break;
+    case scenarios::time_mode::realtime:
+      r.speed = 1;
+      break;
+    case scenarios::time_mode::accelerated:
+      r.speed = s.speed;
+      break;
+    case scenarios::time_mode::backfill:
+      r.speed = 0;
+      break;
   }
   for (const auto& m : s.machines) {
     const double iv_s =

@@ -33,12 +33,7 @@ int rebase_payload(std::string_view payload, std::chrono::milliseconds offset, s
 
 replayer::replayer(boost::asio::io_context& io, const capture_file& capture,
                    const capture_index& index, message_sink& sink, replay_options options)
-    : io_(io),
-      capture_(capture),
-      sink_(sink),
-      options_(options),
-      jsonl_(index.jsonl),
-      timer_(io) {
+    : io_(io), capture_(capture), sink_(sink), options_(options), jsonl_(index.jsonl), timer_(io) {
   for (std::size_t i = 0; i < index.machines.size(); ++i)
     machine_of_.emplace(index.machines[i].topic, i);
   first_time_ = index.first_time;

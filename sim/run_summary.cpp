@@ -60,9 +60,8 @@ std::string to_json(const run_summary& s) {
   e["status_start_end"] = s.expected.status_start_end;
   e["speed"] = s.expected.speed;
   e["wall_rate_per_s"] = rounded(s.expected.wall_rate_per_s(), 3);
-  e["readings_total_per_stream"] = s.expected.readings_total
-                                       ? ordered_json(*s.expected.readings_total)
-                                       : ordered_json(nullptr);
+  e["readings_total_per_stream"] =
+      s.expected.readings_total ? ordered_json(*s.expected.readings_total) : ordered_json(nullptr);
   const auto total = s.expected.total_messages();
   e["messages_total"] = total ? ordered_json(std::llround(*total)) : ordered_json(nullptr);
   j["expected"] = e;
@@ -111,8 +110,7 @@ std::string achieved_rate_line(const run_summary& s) {
   char sim[32];
   std::snprintf(sim, sizeof sim, "%.0f", s.simulated_s);
   line += ", " + std::string(sim) + " simulated s";
-  if (s.wall_s > 0 && s.simulated_s > 0)
-    line += " (x" + rate_text(s.simulated_s / s.wall_s) + ")";
+  if (s.wall_s > 0 && s.simulated_s > 0) line += " (x" + rate_text(s.simulated_s / s.wall_s) + ")";
   return line;
 }
 

@@ -23,9 +23,9 @@ struct run_summary {
   std::optional<std::string> from;  ///< RFC 3339
   std::optional<std::string> to;
   std::size_t machines = 0;
-  std::string target;   ///< "mqtt://HOST:PORT" or "file:PATH"
-  std::string format;   ///< output format (file target)
-  int qos = -1;  ///< MQTT target only (-1 = none: JSON null)
+  std::string target;  ///< "mqtt://HOST:PORT" or "file:PATH"
+  std::string format;  ///< output format (file target)
+  int qos = -1;        ///< MQTT target only (-1 = none: JSON null)
   std::uint64_t sessions = 0;
   message_rate expected;
   std::vector<std::pair<std::string, std::uint64_t>> published;  ///< per stream, wire order

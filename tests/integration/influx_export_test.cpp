@@ -3,12 +3,11 @@
 // /write endpoint, and queried back with the `influx` CLI: counts per measurement and per
 // tag, field values and types, timestamps, and names that need every escape rule.
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <filesystem>
 #include <fstream>
@@ -64,7 +63,8 @@ class influx_server {
     posix_spawn_file_actions_adddup2(&actions, 1, 2);
     const int rc = posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ);
     posix_spawn_file_actions_destroy(&actions);
-    if (rc != 0) throw std::runtime_error("cannot start /usr/bin/influxd (apt-get install influxdb)");
+    if (rc != 0)
+      throw std::runtime_error("cannot start /usr/bin/influxd (apt-get install influxdb)");
     const auto deadline = std::chrono::steady_clock::now() + 30s;
     for (;;) {
       try {
@@ -88,15 +88,14 @@ class influx_server {
 
   /// POST /write (nanosecond timestamps); returns the HTTP status (204 = written).
   ft::http_response write(const std::string& db, const std::string& lines) const {
-    return ft::http_request("127.0.0.1", http_port_, "POST",
-                            "/write?db=" + db + "&precision=ns", lines,
-                            {{"Content-Type", "text/plain"}});
+    return ft::http_request("127.0.0.1", http_port_, "POST", "/write?db=" + db + "&precision=ns",
+                            lines, {{"Content-Type", "text/plain"}});
   }
   /// Runs InfluxQL with the `influx` CLI; returns the rows of the first series as JSON.
   json query(const std::string& db, const std::string& q) const {
-    const auto r = ft::run_child({"influx", "-host", "127.0.0.1", "-port",
-                                  std::to_string(http_port_), "-database", db, "-format", "json",
-                                  "-precision", "ns", "-execute", q});
+    const auto r =
+        ft::run_child({"influx", "-host", "127.0.0.1", "-port", std::to_string(http_port_),
+                       "-database", db, "-format", "json", "-precision", "ns", "-execute", q});
     if (r.exit_code != 0) throw std::runtime_error("influx " + q + ": " + r.err + r.out);
     return json::parse(r.out);
   }
@@ -116,8 +115,9 @@ TEST(influx_export, the_demo_plants_hour_loads_and_queries_back) {
   influx_server influx;
   const std::string dir = ft::make_temp_dir("factorysim-lp");
   const std::string lp = dir + "/hour.lp", tsv = dir + "/hour.tsv";
-  const std::vector<std::string> range{"--mode", "backfill", "--from", "2024-06-01T00:00:00Z",
-                                       "--to", "2024-06-01T01:00:00Z", "--control", "off"};
+  const std::vector<std::string> range{
+      "--mode",    "backfill", "--from", "2024-06-01T00:00:00Z", "--to", "2024-06-01T01:00:00Z",
+      "--control", "off"};
   auto args = std::vector<std::string>{"run", "demo-plant", "--output", lp, "--format", "influx"};
   args.insert(args.end(), range.begin(), range.end());
   ASSERT_EQ(ft::run_factorysim_child(args).exit_code, 0);
@@ -135,8 +135,9 @@ TEST(influx_export, the_demo_plants_hour_loads_and_queries_back) {
   EXPECT_EQ(influx.value("fs", "SELECT count(seq) FROM environmental"), 8520);
   EXPECT_EQ(influx.value("fs", "SELECT count(seq) FROM status"), 14);
   EXPECT_EQ(influx.value("fs", "SELECT count(seq) FROM events"), 4);
-  EXPECT_EQ(influx.value("fs", "SELECT count(power_kw) FROM energy WHERE machine = "
-                               "'Compressor-1' AND factory = 'Demo Manufacturing Plant'"),
+  EXPECT_EQ(influx.value("fs",
+                         "SELECT count(power_kw) FROM energy WHERE machine = "
+                         "'Compressor-1' AND factory = 'Demo Manufacturing Plant'"),
             3600);
   EXPECT_EQ(influx.value("fs", "SELECT count(power_kw) FROM energy WHERE type = 'pump'"), 120);
 
@@ -150,8 +151,9 @@ TEST(influx_export, the_demo_plants_hour_loads_and_queries_back) {
     }
   const json p = json::parse(first);
   const json rows = influx.query(
-      "fs", "SELECT seq, power_kw, voltage_v, energy_total_kwh FROM energy WHERE machine_id = "
-            "'c0000000-0000-0000-0000-000000000006' ORDER BY time LIMIT 1");
+      "fs",
+      "SELECT seq, power_kw, voltage_v, energy_total_kwh FROM energy WHERE machine_id = "
+      "'c0000000-0000-0000-0000-000000000006' ORDER BY time LIMIT 1");
   const json row = rows.at("results").at(0).at("series").at(0).at("values").at(0);
   const auto t = factorysim::scenarios::parse_rfc3339(p.at("time").get<std::string>());
   ASSERT_TRUE(t);
@@ -195,8 +197,9 @@ machines:
   ASSERT_EQ(influx.query("_internal", "CREATE DATABASE odd").at("results").size(), 1u);
   const auto w = influx.write("odd", read_all(lp));
   ASSERT_EQ(w.status, 204) << w.body << read_all(lp);
-  const json tags = influx.query("odd", "SHOW TAG VALUES FROM energy WITH KEY IN (\"factory\", "
-                                        "\"machine\")");
+  const json tags = influx.query("odd",
+                                 "SHOW TAG VALUES FROM energy WITH KEY IN (\"factory\", "
+                                 "\"machine\")");
   std::map<std::string, std::string> values;
   for (const auto& v : tags.at("results").at(0).at("series").at(0).at("values"))
     values[v.at(0)] = v.at(1);

@@ -3,9 +3,8 @@
 // script's own), then every SQL block of the quickstart through psql against the database the
 // script printed. The backfill must be stored completely, the rollups filled, and the database
 // still running after the script ended.
-#include <sys/stat.h>
-
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <filesystem>
 #include <fstream>
@@ -54,7 +53,8 @@ class quickstart_test : public ::testing::Test {
             {"FACTORYSIM_NO_DB", ""}};
   }
   void TearDown() override {
-    ft::run_child({"bash", source_dir + "/scripts/pg-local.sh", "destroy"}, {env_, source_dir, 60s});
+    ft::run_child({"bash", source_dir + "/scripts/pg-local.sh", "destroy"},
+                  {env_, source_dir, 60s});
     fs::remove_all(dir_);
   }
   std::string dir_;
@@ -62,9 +62,9 @@ class quickstart_test : public ::testing::Test {
 };
 
 TEST_F(quickstart_test, demo_backfill_then_every_documented_query_answers) {
-  const auto demo = ft::run_child(
-      {"bash", source_dir + "/scripts/demo.sh", "--backfill-hours", "1", "--no-live"},
-      {env_, source_dir, 180s});
+  const auto demo =
+      ft::run_child({"bash", source_dir + "/scripts/demo.sh", "--backfill-hours", "1", "--no-live"},
+                    {env_, source_dir, 180s});
   ASSERT_EQ(demo.exit_code, 0) << demo.err;
   std::smatch m;
   ASSERT_TRUE(std::regex_search(demo.err, m, std::regex("demo: PostgreSQL: (host=[^\n]*?)  ")))
@@ -74,9 +74,9 @@ TEST_F(quickstart_test, demo_backfill_then_every_documented_query_answers) {
   // database it leaves running.
   const auto summary =
       nlohmann::json::parse(read_all(dir_ + "/run/backfill-summary.json")).at("published");
-  EXPECT_NE(demo.err.find("demo: stored " + std::to_string(summary.at("energy").get<int>()) +
-                          " energy"),
-            std::string::npos)
+  EXPECT_NE(
+      demo.err.find("demo: stored " + std::to_string(summary.at("energy").get<int>()) + " energy"),
+      std::string::npos)
       << demo.err;
   EXPECT_NE(demo.err.find("demo: the private PostgreSQL keeps running"), std::string::npos);
   EXPECT_NE(demo.err.find("scripts/pg-local.sh stop"), std::string::npos);
@@ -85,15 +85,16 @@ TEST_F(quickstart_test, demo_backfill_then_every_documented_query_answers) {
   // Still up after the script ended: the printed psql commands work.
   EXPECT_EQ(ft::query_int(db, "SELECT count(*) FROM energy_readings"),
             summary.at("energy").get<int>());
-  for (const char* rollup : {"energy_readings_1min", "energy_readings_15min",
-                             "energy_readings_1hour", "production_data_15min",
-                             "environmental_data_1min"})
+  for (const char* rollup :
+       {"energy_readings_1min", "energy_readings_15min", "energy_readings_1hour",
+        "production_data_15min", "environmental_data_1min"})
     EXPECT_GT(ft::query_int(db, std::string("SELECT count(*) FROM ") + rollup), 0) << rollup;
 
   const auto blocks = sql_blocks(read_all(source_dir + "/docs/quickstart.md"));
   ASSERT_GE(blocks.size(), 5u);
   for (const auto& sql : blocks) {
-    const auto r = ft::run_child({"psql", db, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-At", "-c", sql});
+    const auto r =
+        ft::run_child({"psql", db, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-At", "-c", sql});
     EXPECT_EQ(r.exit_code, 0) << sql << r.err;
     if (sql.find("may be empty") == std::string::npos) {
       EXPECT_FALSE(r.out.empty()) << "no rows from the quickstart's query:\n" << sql;

@@ -63,8 +63,8 @@ class replay_test : public ::testing::Test {
     // One simulated hour of the demo plant: 7 machines, every stream, four fault events.
     const auto r = ft::run_factorysim_child(
         {"run", std::string(FACTORYSIM_SOURCE_DIR) + "/scenarios/demo-plant.yaml", "--mode",
-         "backfill", "--from", "2024-06-01T00:00:00Z", "--to", "2024-06-01T01:00:00Z",
-         "--output", capture_, "--control", "off"});
+         "backfill", "--from", "2024-06-01T00:00:00Z", "--to", "2024-06-01T01:00:00Z", "--output",
+         capture_, "--control", "off"});
     ASSERT_EQ(r.exit_code, 0) << r.err;
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
@@ -88,8 +88,7 @@ TEST_F(replay_test, asap_delivers_every_message_byte_for_byte_and_retains_status
   const auto r = ft::run_factorysim_child(
       {"replay", capture_, "--mqtt-port", std::to_string(broker_.port()), "--asap"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_NE(r.err.find("published " + std::to_string(expected.size()) + " of"),
-            std::string::npos)
+  EXPECT_NE(r.err.find("published " + std::to_string(expected.size()) + " of"), std::string::npos)
       << r.err;
   const auto got = received(collector, expected.size());
   ASSERT_EQ(got.size(), expected.size());
@@ -116,9 +115,9 @@ TEST_F(replay_test, jsonl_capture_replays_the_same_bytes) {
   ASSERT_EQ(run.exit_code, 0) << run.err;
   const auto expected = capture_lines(capture_);
   ft::mqtt_collector collector(broker_.host(), broker_.port(), "factory/#");
-  const auto r = ft::run_factorysim_child({"replay", jsonl, "--mqtt-port",
-                                           std::to_string(broker_.port()), "--asap",
-                                           "--sessions", "1"});
+  const auto r =
+      ft::run_factorysim_child({"replay", jsonl, "--mqtt-port", std::to_string(broker_.port()),
+                                "--asap", "--sessions", "1"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   auto got = received(collector, expected.size());
   // One session: the broker keeps the capture's whole order.
@@ -146,9 +145,9 @@ TEST_F(replay_test, paced_replay_never_runs_ahead_of_the_capture_clock) {
 TEST_F(replay_test, rebasing_changes_only_time_values_by_one_offset) {
   const auto expected = capture_lines(capture_);
   ft::mqtt_collector collector(broker_.host(), broker_.port(), "factory/#");
-  const auto r = ft::run_factorysim_child({"replay", capture_, "--mqtt-port",
-                                           std::to_string(broker_.port()), "--asap",
-                                           "--rebase-to", "2030-01-07T08:00:00Z"});
+  const auto r =
+      ft::run_factorysim_child({"replay", capture_, "--mqtt-port", std::to_string(broker_.port()),
+                                "--asap", "--rebase-to", "2030-01-07T08:00:00Z"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto got = by_topic(received(collector, expected.size()));
   const auto want = by_topic(expected);
@@ -156,8 +155,8 @@ TEST_F(replay_test, rebasing_changes_only_time_values_by_one_offset) {
   // The capture's earliest `time` moves to 2030-01-07T08:00:00Z; every time by that offset.
   std::optional<factorysim::machines::sim_time> first;
   for (const auto& m : expected) {
-    const auto t = factorysim::scenarios::parse_rfc3339(
-        json::parse(m.payload).at("time").get<std::string>());
+    const auto t =
+        factorysim::scenarios::parse_rfc3339(json::parse(m.payload).at("time").get<std::string>());
     if (!first || *t < *first) first = t;
   }
   const auto offset = *factorysim::scenarios::parse_rfc3339("2030-01-07T08:00:00Z") - *first;

@@ -37,11 +37,30 @@ TEST(run_knobs, command_line_overrides_reach_the_broker_and_the_summary_counts_t
   ft::mqtt_collector collector(broker.host(), broker.port(), "#");
   const std::string dir = ft::make_temp_dir("factorysim-knobs");
   const std::string summary = dir + "/summary.json";
-  const auto r = ft::run_factorysim_child(
-      {"run", demo, "--mqtt-port", std::to_string(broker.port()), "--mode", "backfill", "--from",
-       "2024-06-03T08:00:00Z", "--to", "2024-06-03T08:10:00Z", "--replicas", "3", "--interval",
-       "5s", "--qos", "0", "--sessions", "2", "--window", "50", "--summary-json", summary,
-       "--control", "off"});
+  const auto r = ft::run_factorysim_child({"run",
+                                           demo,
+                                           "--mqtt-port",
+                                           std::to_string(broker.port()),
+                                           "--mode",
+                                           "backfill",
+                                           "--from",
+                                           "2024-06-03T08:00:00Z",
+                                           "--to",
+                                           "2024-06-03T08:10:00Z",
+                                           "--replicas",
+                                           "3",
+                                           "--interval",
+                                           "5s",
+                                           "--qos",
+                                           "0",
+                                           "--sessions",
+                                           "2",
+                                           "--window",
+                                           "50",
+                                           "--summary-json",
+                                           summary,
+                                           "--control",
+                                           "off"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   // 21 machines at 5 s for 600 s: 120 readings each per stream.
   EXPECT_NE(r.err.find("21 machines x 3 streams: energy, production, environmental 4.2 msg per "
@@ -106,12 +125,13 @@ TEST(run_small_items, speed_outside_accelerated_mode_is_bad_usage) {
   const auto r = ft::run_factorysim_child({"run", demo, "--speed", "10", "--output", "/dev/null"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("--speed applies to accelerated mode only, but the mode is realtime "
-                       "(time.mode in " + demo + "); add --mode accelerated"),
+                       "(time.mode in " +
+                       demo + "); add --mode accelerated"),
             std::string::npos)
       << r.err;
-  const auto b = ft::run_factorysim_child({"run", demo, "--mode", "backfill", "--from",
-                                           "2024-06-01T00:00:00Z", "--speed", "2", "--output",
-                                           "/dev/null"});
+  const auto b =
+      ft::run_factorysim_child({"run", demo, "--mode", "backfill", "--from", "2024-06-01T00:00:00Z",
+                                "--speed", "2", "--output", "/dev/null"});
   EXPECT_EQ(b.exit_code, 2);
   EXPECT_NE(b.err.find("but the mode is backfill (--mode)"), std::string::npos) << b.err;
 }
@@ -126,9 +146,9 @@ TEST(run_small_items, an_end_before_the_start_names_where_each_came_from) {
                        "2030-01-01T00:00:00.000Z)"),
             std::string::npos)
       << r.err;
-  const auto o = ft::run_factorysim_child({"run", demo, "--mode", "backfill", "--from",
-                                           "2024-06-02T00:00:00Z", "--to",
-                                           "2024-06-01T00:00:00Z", "--output", "/dev/null"});
+  const auto o =
+      ft::run_factorysim_child({"run", demo, "--mode", "backfill", "--from", "2024-06-02T00:00:00Z",
+                                "--to", "2024-06-01T00:00:00Z", "--output", "/dev/null"});
   EXPECT_EQ(o.exit_code, 2);
   EXPECT_NE(o.err.find("the end time (--to: 2024-06-01T00:00:00.000Z) must be after the start "
                        "(--from: 2024-06-02T00:00:00.000Z)"),
@@ -154,8 +174,7 @@ TEST(run_small_items, backfill_without_to_runs_to_now) {
   const auto r = ft::run_factorysim_child(
       {"run", demo, "--mode", "backfill", "--from", text, "--output", "-", "--control", "off"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_NE(r.err.find(std::string("from ") + std::string(text).substr(0, 19)),
-            std::string::npos)
+  EXPECT_NE(r.err.find(std::string("from ") + std::string(text).substr(0, 19)), std::string::npos)
       << r.err;
   // Two 1 s compressors: at least 3 energy readings each.
   std::size_t n = 0;
@@ -178,7 +197,10 @@ TEST(run_small_items, rfc3339_with_microseconds_is_accepted_and_truncated) {
 TEST(run_small_items, version_prints_the_version_and_the_commit) {
   const auto r = ft::run_factorysim_child({"--version"});
   EXPECT_EQ(r.exit_code, 0);
-  EXPECT_TRUE(std::regex_match(r.out, std::regex(R"(factorysim \d+\.\d+\.\d+ \(commit ([0-9a-f]{12}|unknown: built outside a git checkout)\)\n)")))
+  EXPECT_TRUE(std::regex_match(
+      r.out,
+      std::regex(
+          R"(factorysim \d+\.\d+\.\d+ \(commit ([0-9a-f]{12}|unknown: built outside a git checkout)\)\n)")))
       << r.out;
 }
 

@@ -1,7 +1,8 @@
-// The Debian package (issue 13): cpack (the package_build fixture) builds factorysim_<version>_<arch>.deb from this build;
-// dpkg-deb -I shows its name, version and declared dependencies, dpkg-deb -c its files; the
-// binary of a dpkg-deb -x tree, run from outside the source tree, finds the packaged sql/ and
-// scenarios/ (not the source tree's) and sets up a real PostgreSQL with them.
+// The Debian package (issue 13): cpack (the package_build fixture) builds
+// factorysim_<version>_<arch>.deb from this build; dpkg-deb -I shows its name, version and declared
+// dependencies, dpkg-deb -c its files; the binary of a dpkg-deb -x tree, run from outside the
+// source tree, finds the packaged sql/ and scenarios/ (not the source tree's) and sets up a real
+// PostgreSQL with them.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -26,9 +27,8 @@ std::string read_all(const fs::path& p) {
 }
 
 /// Lookups by environment are switched off: only the binary's own location counts.
-const ft::child_options packaged{{{"FACTORYSIM_SQL_DIR", ""}, {"FACTORYSIM_SCENARIO_DIR", ""}},
-                                 std::string("/"),
-                                 120s};
+const ft::child_options packaged{
+    {{"FACTORYSIM_SQL_DIR", ""}, {"FACTORYSIM_SCENARIO_DIR", ""}}, std::string("/"), 120s};
 
 class package_test : public ::testing::Test {
  protected:
@@ -70,9 +70,8 @@ TEST_F(package_test, contents_are_the_binary_sql_scenarios_and_docs) {
   for (const char* path :
        {"./usr/bin/factorysim", "./usr/share/factorysim/sql/001_extensions.sql",
         "./usr/share/factorysim/scenarios/demo-plant.yaml",
-        "./usr/share/factorysim/scenarios/quick-test.yaml",
-        "./usr/share/doc/factorysim/README.md", "./usr/share/doc/factorysim/quickstart.md",
-        "./usr/share/doc/factorysim/cli.md"})
+        "./usr/share/factorysim/scenarios/quick-test.yaml", "./usr/share/doc/factorysim/README.md",
+        "./usr/share/doc/factorysim/quickstart.md", "./usr/share/doc/factorysim/cli.md"})
     EXPECT_NE(r.out.find(std::string(path) + "\n"), std::string::npos) << path;
   // Every migration of the source tree, byte for byte.
   const fs::path src = fs::path(FACTORYSIM_SOURCE_DIR) / "sql";
@@ -80,7 +79,8 @@ TEST_F(package_test, contents_are_the_binary_sql_scenarios_and_docs) {
   for (const auto& e : fs::directory_iterator(src)) {
     if (e.path().extension() != ".sql") continue;
     ++n;
-    const fs::path packaged_file = fs::path(tree_) / "usr/share/factorysim/sql" / e.path().filename();
+    const fs::path packaged_file =
+        fs::path(tree_) / "usr/share/factorysim/sql" / e.path().filename();
     EXPECT_EQ(read_all(packaged_file), read_all(e.path())) << packaged_file;
   }
   EXPECT_GT(n, 5u);
@@ -100,8 +100,8 @@ TEST_F(package_test, packaged_binary_runs_and_finds_its_own_data) {
 
   ft::postgres_server pg;
   const std::string db = pg.create_database("package");
-  const auto init = ft::run_child({bin, "db", "init", "--db", db, "--scenario", "demo-plant"},
-                                  packaged);
+  const auto init =
+      ft::run_child({bin, "db", "init", "--db", db, "--scenario", "demo-plant"}, packaged);
   ASSERT_EQ(init.exit_code, 0) << init.err;
   EXPECT_NE(init.err.find("db: migrations from " + tree_ + "/usr/share/factorysim/sql\n"),
             std::string::npos)
@@ -110,8 +110,8 @@ TEST_F(package_test, packaged_binary_runs_and_finds_its_own_data) {
 
   // And it runs a scenario from the package into a file.
   const std::string out = dir_ + "/minute.tsv";
-  const auto run = ft::run_child({bin, "run", "quick-test", "--output", out, "--control", "off"},
-                                 packaged);
+  const auto run =
+      ft::run_child({bin, "run", "quick-test", "--output", out, "--control", "off"}, packaged);
   ASSERT_EQ(run.exit_code, 0) << run.err;
   EXPECT_GT(fs::file_size(out), 1000u);
 }

@@ -2,6 +2,8 @@
 // lines, CSV per stream and InfluxDB line protocol, checked message by message against the
 // TSV capture of the golden scenario (the same messages, converted), the documented grammar
 // and escaping rules, and determinism (same scenario + seed = same bytes in every format).
+#include "sim/export_format.hpp"
+
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -17,7 +19,6 @@
 
 #include "scenarios/scenario.hpp"
 #include "sim/engine.hpp"
-#include "sim/export_format.hpp"
 #include "sim/file_sink.hpp"
 #include "sim/flat_json.hpp"
 #include "sim/payload.hpp"
@@ -110,9 +111,9 @@ TEST(flat_json, reads_every_kind_with_its_exact_text_and_offset) {
 
 TEST(flat_json, rejects_what_is_not_one_flat_object) {
   std::vector<sim::flat_field> f;
-  for (const char* bad : {"", "[]", "{", R"({"a":1)", R"({"a":{"b":1}})", R"({"a":[1,2]})",
-                          R"({"a":1} x)", R"({"a":01})", R"({"a":"\x"})", R"({"a":1,})",
-                          R"({a:1})", R"({"a":"\ud800"})"})
+  for (const char* bad :
+       {"", "[]", "{", R"({"a":1)", R"({"a":{"b":1}})", R"({"a":[1,2]})", R"({"a":1} x)",
+        R"({"a":01})", R"({"a":"\x"})", R"({"a":1,})", R"({a:1})", R"({"a":"\ud800"})"})
     EXPECT_FALSE(sim::parse_flat_json(bad, f)) << bad;
   EXPECT_TRUE(sim::parse_flat_json("{}", f));
   EXPECT_TRUE(f.empty());
@@ -139,8 +140,8 @@ TEST(export_format, names_parse_and_print) {
 
 // Every format, twice: the same scenario and seed give the same bytes (issue 13).
 TEST(export_format, every_format_is_deterministic) {
-  for (auto format : {sim::export_format::tsv, sim::export_format::jsonl,
-                      sim::export_format::csv, sim::export_format::influx}) {
+  for (auto format : {sim::export_format::tsv, sim::export_format::jsonl, sim::export_format::csv,
+                      sim::export_format::influx}) {
     SCOPED_TRACE(std::string(sim::to_string(format)));
     const fs::path a = temp_dir(), b = temp_dir();
     const auto pa = run_golden(a / "out.csv", format);
@@ -260,8 +261,7 @@ TEST(export_format, csv_has_one_file_per_stream_and_every_value_of_every_message
         EXPECT_EQ(row[c], "") << header[c];
       } else if (f->kind == sim::flat_kind::array) {
         std::string literal = "{";
-        for (std::size_t k = 0; k < f->items.size(); ++k)
-          literal += (k ? "," : "") + f->items[k];
+        for (std::size_t k = 0; k < f->items.size(); ++k) literal += (k ? "," : "") + f->items[k];
         EXPECT_EQ(row[c], literal + "}");
       } else if (f->kind == sim::flat_kind::string) {
         EXPECT_EQ(row[c], f->text);
@@ -354,8 +354,8 @@ bool parse_lp(const std::string& line, lp_point& p) {
   std::size_t i = 0;
   auto read_until = [&](std::string& out, const std::string& stops) {
     while (i < line.size() && stops.find(line[i]) == std::string::npos) {
-      if (line[i] == '\\' && i + 1 < line.size() && std::string(", =\"\\").find(line[i + 1]) !=
-                                                        std::string::npos) {
+      if (line[i] == '\\' && i + 1 < line.size() &&
+          std::string(", =\"\\").find(line[i + 1]) != std::string::npos) {
         out += line[i + 1];
         i += 2;
       } else {
@@ -395,7 +395,8 @@ bool parse_lp(const std::string& line, lp_point& p) {
       ++i;
     } else {
       while (i < line.size() && line[i] != ',' && line[i] != ' ') v += line[i++];
-      const bool number_ok = std::regex_match(v, std::regex(R"(-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?i?)"));
+      const bool number_ok =
+          std::regex_match(v, std::regex(R"(-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?i?)"));
       if (!number_ok && v != "true" && v != "false") return false;
     }
     p.fields[k] = v;

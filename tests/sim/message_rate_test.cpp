@@ -1,6 +1,8 @@
 // The expected message rate of a scenario and the run summary (issue 13): computed from the
 // expanded scenario, checked against hand-computed figures and against what the engine really
 // publishes over a range.
+#include "sim/message_rate.hpp"
+
 #include <gtest/gtest.h>
 
 #include <boost/asio/io_context.hpp>
@@ -10,7 +12,6 @@
 #include "scenarios/text_formats.hpp"
 #include "sim/engine.hpp"
 #include "sim/memory_sink.hpp"
-#include "sim/message_rate.hpp"
 #include "sim/run_summary.hpp"
 
 namespace {
@@ -25,7 +26,9 @@ sc::scenario demo(sc::load_options o = {}) {
   return sc::load_scenario(source_dir + "/scenarios/demo-plant.yaml", o);
 }
 
-factorysim::machines::sim_time at(const char* t) { return *sc::parse_rfc3339(t); }
+factorysim::machines::sim_time at(const char* t) {
+  return *sc::parse_rfc3339(t);
+}
 
 TEST(message_rate, demo_plant_by_hand) {
   // Two 1 s compressors, three 10 s machines (two HVACs, a conveyor), two 30 s machines.
@@ -88,17 +91,21 @@ TEST(run_summary, json_has_the_documented_keys_and_the_achieved_rate) {
   s.machines = 7;
   s.target = "mqtt://127.0.0.1:1883";
   s.qos = 1;
-  s.expected = sim::estimate_message_rate(demo(), at("2024-06-01T00:00:00Z"),
-                                          at("2024-06-01T01:00:00Z"));
-  s.published = {{"energy", 8520}, {"production", 8520}, {"environmental", 8520},
-                 {"status", 14}, {"events", 4}};
+  s.expected =
+      sim::estimate_message_rate(demo(), at("2024-06-01T00:00:00Z"), at("2024-06-01T01:00:00Z"));
+  s.published = {{"energy", 8520},
+                 {"production", 8520},
+                 {"environmental", 8520},
+                 {"status", 14},
+                 {"events", 4}};
   s.wall_s = 2.0;
   s.simulated_s = 3600;
   const auto j = nlohmann::json::parse(sim::to_json(s));
-  for (const char* k : {"factorysim", "scenario", "file", "seed", "mode", "speed", "from", "to",
-                        "machines", "target", "format", "qos", "sessions", "expected",
-                        "published", "wall_s", "simulated_s", "rate_per_s", "overruns",
-                        "publish_errors", "reconnects", "exit_code"})
+  for (const char* k : {"factorysim", "scenario",    "file",       "seed",     "mode",
+                        "speed",      "from",        "to",         "machines", "target",
+                        "format",     "qos",         "sessions",   "expected", "published",
+                        "wall_s",     "simulated_s", "rate_per_s", "overruns", "publish_errors",
+                        "reconnects", "exit_code"})
     EXPECT_TRUE(j.contains(k)) << k;
   EXPECT_EQ(j["published"]["total"], 25578);
   EXPECT_DOUBLE_EQ(j["rate_per_s"].get<double>(), 12789.0);
