@@ -12,6 +12,8 @@ void add_run_command(CLI::App& app, int& exit_code);
 void add_ingest_command(CLI::App& app, int& exit_code);
 /// `factorysim loadgen`: in-process rows -> PostgreSQL through the ingest writer.
 void add_loadgen_command(CLI::App& app, int& exit_code);
+/// `factorysim replay FILE`: a capture of `run --output` back onto MQTT (docs/replay.md).
+void add_replay_command(CLI::App& app, int& exit_code);
 /// `factorysim db init|migrate|maintain`: schema migrations, plant upsert, rollup/partition upkeep.
 void add_db_command(CLI::App& app, int& exit_code);
 

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "cli/commands.hpp"
+#include "cli/data_paths.hpp"
 #include "ingest/db_init.hpp"
 #include "scenarios/scenario.hpp"
 
@@ -30,6 +31,7 @@ struct db_args {
   int retention_days = 90;
   bool no_retention = false;
   double every_s = 0;
+  std::optional<std::size_t> replicas;  ///< as `run --replicas` (issue 13)
 };
 
 std::atomic<bool> stop_requested{false};
@@ -81,25 +83,54 @@ ingest::migrate_options migrate_options_of(const db_args& a) {
   return m;
 }
 
+/// "1 factory", "2 factories" (issue 13: no "factory(ies)").
+std::string count_of(long long n, const char* one, const char* many) {
+  return std::to_string(n) + " " + (n == 1 ? one : many);
+}
+
 void print_migrations(const ingest::migrate_report& r) {
-  std::cerr << "db: backend " << r.backend << "; applied " << r.applied.size() << " migration(s) ("
-            << join(r.applied) << "), " << r.skipped.size() << " already current\n";
+  std::cerr << "db: backend " << r.backend << "; applied "
+            << count_of(static_cast<long long>(r.applied.size()), "migration", "migrations")
+            << " (" << join(r.applied) << "), " << r.skipped.size() << " already current\n";
 }
 
 int run_init(const db_args& a) {
   return guarded("db init", [&] {
     ingest::db_init_options o;
     o.conninfo = a.conninfo;
-    o.scenario_file = a.scenario;
+    o.scenario_file = resolve_scenario(a.scenario);
     if (a.sql_dir) o.sql_dir = *a.sql_dir;
     o.migrate = migrate_options_of(a);
     o.partitions_ahead = std::chrono::days{a.ahead_days};
-    const auto r = ingest::db_init(o);
+    std::cerr << "db: migrations from " << ingest::find_sql_dir(o.sql_dir).string() << '\n';
+    ingest::db_init_report r;
+    if (a.replicas) {
+      // ---- issue 13: `db init --replicas N` upserts the machines `run --replicas N` publishes;
+      // db_init() reads the file without load options, so its steps are taken here.
+      if (*a.replicas < 1 || *a.replicas > 100000)
+        throw std::invalid_argument("--replicas must be 1..100000");
+      scenarios::load_options lo;
+      lo.replicas = a.replicas;
+      const scenarios::scenario s = scenarios::load_scenario(o.scenario_file, lo);
+      const auto files = ingest::load_migrations(ingest::find_sql_dir(o.sql_dir));
+      pqxx::connection c{o.conninfo};
+      r.migrations = ingest::apply_migrations(c, files, o.migrate);
+      for (const auto& [from, to] :
+           ingest::partition_ranges(s, std::chrono::system_clock::now(), o.partitions_ahead))
+        r.partitions_created += ingest::ensure_partitions(c, from, to);
+      r.seed = ingest::upsert_scenario(c, s);
+      // ---- end issue 13
+    } else {
+      r = ingest::db_init(o);
+    }
     print_migrations(r.migrations);
-    std::cerr << "db: " << r.partitions_created << " partition(s) created; upserted "
-              << r.seed.factories << " factory(ies), " << r.seed.machines << " machine(s), "
-              << r.seed.tariffs << " tariff(s) (" << r.seed.tariffs_deactivated << " deactivated), "
-              << r.seed.carbon_factors << " carbon factor(s) (unchanged rows are not counted)\n";
+    std::cerr << "db: " << count_of(r.partitions_created, "partition", "partitions")
+              << " created; upserted " << count_of(r.seed.factories, "factory", "factories")
+              << ", " << count_of(r.seed.machines, "machine", "machines") << ", "
+              << count_of(r.seed.tariffs, "tariff", "tariffs") << " ("
+              << r.seed.tariffs_deactivated << " deactivated), "
+              << count_of(r.seed.carbon_factors, "carbon factor", "carbon factors")
+              << " (unchanged rows are not counted)\n";
     return 0;
   });
 }
@@ -126,9 +157,11 @@ int run_maintain(const db_args& a) {
     std::signal(SIGTERM, on_stop_signal);
     for (;;) {
       const auto r = ingest::maintain(c, o, std::chrono::system_clock::now());
-      std::cerr << "db maintain: " << r.partitions_created << " partition(s) created, "
-                << r.rollup_buckets << " rollup bucket(s) written, " << r.dropped
-                << " old partition(s)/chunk(s) dropped\n";
+      std::cerr << "db maintain: " << count_of(r.partitions_created, "partition", "partitions")
+                << " created, " << count_of(r.rollup_buckets, "rollup bucket", "rollup buckets")
+                << " written, "
+                << count_of(r.dropped, "old partition or chunk", "old partitions or chunks")
+                << " dropped\n";
       if (a.every_s <= 0) return 0;
       // Sleep in small steps so that SIGTERM ends the loop promptly.
       const auto until = std::chrono::steady_clock::now() +
@@ -166,6 +199,8 @@ void add_db_command(CLI::App& app, int& exit_code) {
   init->add_option("--scenario", args->scenario,
                    "scenario YAML whose factories, machines, tariffs and carbon factors to upsert")
       ->required();
+  init->add_option("--replicas", args->replicas,
+                   "every machine entry as N replicas, as `run --replicas N` publishes them");
   init->add_option("--sql-dir", args->sql_dir,
                    "folder of NNN_*.sql migrations (default: installed or source tree)");
   init->add_flag("--force", args->force,

@@ -2,14 +2,16 @@
 #include <iostream>
 
 #include "cli/commands.hpp"
+#include "cli/version.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"factorysim: industrial factory simulator, MQTT publisher and TimescaleDB ingestor"};
   app.require_subcommand(1);
-  app.set_version_flag("--version", "factorysim 0.1.0");
+  app.set_version_flag("--version", factorysim::cli::version_line());
   int exit_code = 0;
   factorysim::cli::add_validate_command(app, exit_code);
   factorysim::cli::add_run_command(app, exit_code);
+  factorysim::cli::add_replay_command(app, exit_code);
   factorysim::cli::add_ingest_command(app, exit_code);
   factorysim::cli::add_loadgen_command(app, exit_code);
   factorysim::cli::add_db_command(app, exit_code);

@@ -4,7 +4,9 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <chrono>
 #include <csignal>
+#include <fstream>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -12,12 +14,16 @@
 #include <system_error>
 
 #include "cli/commands.hpp"
+#include "cli/data_paths.hpp"
+#include "cli/run_knobs.hpp"
+#include "cli/version.hpp"
 #include "scenarios/scenario.hpp"
 #include "scenarios/text_formats.hpp"
 #include "sim/control_endpoint.hpp"
 #include "sim/engine.hpp"
 #include "sim/file_sink.hpp"
 #include "sim/mqtt_sink.hpp"
+#include "sim/run_summary.hpp"
 
 namespace factorysim::cli {
 
@@ -40,6 +46,7 @@ struct run_args {
   double shutdown_timeout_s = 10;
   std::optional<std::string> control;  ///< --control ADDR:PORT | off (docs/control-api.md)
   std::string control_token;
+  run_knobs knobs;  ///< load knobs, --format, --summary-json (cli/run_knobs.hpp)
 };
 
 int bad_usage(const std::string& message) {
@@ -47,10 +54,54 @@ int bad_usage(const std::string& message) {
   return 2;
 }
 
-int run(const run_args& a) {
+// ---- issue 13: where the start and the end of a run come from, so that an error names the
+// real source (an option, the scenario file, or "now").
+struct time_range_check {
+  std::optional<machines::sim_time> from, to;  ///< as the engine will use them
+  std::string from_source, to_source;
+};
+
+time_range_check effective_range(const scenarios::scenario& s, const run_args& a,
+                                 machines::sim_time now, bool file_from, bool file_to) {
+  time_range_check r;
+  const std::string in_file = " in " + a.file;
+  r.to = s.to;
+  r.to_source = a.to ? "--to" : file_to ? "time.to" + in_file : "";
+  switch (s.mode) {
+    case scenarios::time_mode::realtime:
+      r.from = now;
+      r.from_source = "now (realtime runs start at the wall clock)";
+      break;
+    case scenarios::time_mode::accelerated:
+      r.from = s.from ? *s.from : std::chrono::floor<std::chrono::seconds>(now);
+      r.from_source = a.from ? "--from" : file_from ? "time.from" + in_file : "now";
+      break;
+    case scenarios::time_mode::backfill:
+      r.from = s.from;
+      r.from_source = a.from ? "--from" : "time.from" + in_file;
+      if (!r.to) {
+        r.to = std::chrono::floor<std::chrono::seconds>(now);
+        r.to_source = "now (backfill runs to now when neither --to nor time.to gives an end)";
+      }
+      break;
+  }
+  return r;
+}
+// ---- end issue 13
+
+int run(const run_args& a_in) {
+  run_args a = a_in;
+  a.file = resolve_scenario(a.file);
+  if (a.knobs.replicas && (*a.knobs.replicas < 1 || *a.knobs.replicas > 100000))
+    return bad_usage("--replicas must be 1..100000, got " + std::to_string(*a.knobs.replicas));
+  std::string format_error;
+  const auto format = export_format_of(a.knobs, format_error);
+  if (!format) return bad_usage(format_error);
+  if (*format != sim::export_format::tsv && !a.output)
+    return bad_usage("--format " + a.knobs.format + " needs --output FILE");
   scenarios::scenario s;
   try {
-    s = scenarios::load_scenario(a.file);
+    s = scenarios::load_scenario(a.file, load_options_of(a.knobs));
   } catch (const scenarios::scenario_error& e) {
     for (const auto& p : e.problems()) std::cerr << p.to_string() << '\n';
     return 2;
@@ -90,8 +141,15 @@ int run(const run_args& a) {
   }
   if (a.speed) {
     if (!(*a.speed > 0)) return bad_usage("--speed must be > 0");
+    // Issue 13: a speed in another mode was silently ignored.
+    if (s.mode != scenarios::time_mode::accelerated)
+      return bad_usage("--speed applies to accelerated mode only, but the mode is " +
+                       std::string(scenarios::to_string(s.mode)) +
+                       (a.mode ? " (--mode)" : " (time.mode in " + a.file + ")") +
+                       "; add --mode accelerated");
     s.speed = *a.speed;
   }
+  const bool file_from = s.from.has_value(), file_to = s.to.has_value();
   if (a.from) {
     const auto t = scenarios::parse_rfc3339(*a.from);
     if (!t) return bad_usage("--from: not an RFC 3339 time: " + *a.from);
@@ -102,6 +160,16 @@ int run(const run_args& a) {
     if (!t) return bad_usage("--to: not an RFC 3339 time: " + *a.to);
     s.to = *t;
   }
+  if (const std::string knob_error = apply_run_knobs(s, a.knobs); !knob_error.empty())
+    return bad_usage(knob_error);
+  const auto now = std::chrono::time_point_cast<std::chrono::milliseconds>(
+      std::chrono::system_clock::now());
+  const time_range_check range = effective_range(s, a, now, file_from, file_to);
+  if (range.from && range.to && *range.to <= *range.from)
+    return bad_usage("the end time (" + range.to_source + ": " +
+                     scenarios::format_rfc3339(*range.to) + ") must be after the start (" +
+                     range.from_source + ": " + scenarios::format_rfc3339(*range.from) + ")");
+  const sim::message_rate expected = sim::estimate_message_rate(s, range.from, range.to);
   // Bounded (and NaN rejected) so the `* 1000` cast to long below cannot overflow (UB).
   if (!(a.shutdown_timeout_s >= 0 && a.shutdown_timeout_s <= 86'400))
     return bad_usage("--shutdown-timeout must be between 0 and 86400 seconds");
@@ -110,13 +178,11 @@ int run(const run_args& a) {
   std::unique_ptr<sim::message_sink> sink;
   try {
     if (a.output) {
-      sink = std::make_unique<sim::file_sink>(*a.output);
+      sink = std::make_unique<sim::file_sink>(*a.output, *format, export_machines_of(s));
     } else {
       std::vector<sim::sink_machine> machines;
       machines.reserve(s.machines.size());
       for (const auto& m : s.machines) machines.push_back({m.id, m.topic});
-      const auto now = std::chrono::time_point_cast<std::chrono::milliseconds>(
-          std::chrono::system_clock::now());
       sink = std::make_unique<sim::mqtt_sink>(io, s.mqtt, machines, now);
     }
   } catch (const std::exception& e) {
@@ -127,6 +193,7 @@ int run(const run_args& a) {
   const std::string name = s.name;
   const std::uint64_t seed = s.seed;
   const std::size_t machine_count = s.machines.size();
+  const int qos = s.mqtt.qos;
   sim::engine_options options;
   options.progress = !a.no_progress && s.mode == scenarios::time_mode::backfill &&
                      ::isatty(STDERR_FILENO) == 1;
@@ -158,6 +225,7 @@ int run(const run_args& a) {
                                                                               : "native client")
               << ')';
   std::cerr << std::endl;
+  std::cerr << "factorysim: " << sim::expected_rate_line(expected) << std::endl;
 
   std::unique_ptr<sim::control_endpoint> control;
   try {
@@ -198,6 +266,7 @@ int run(const run_args& a) {
     signals.cancel(ignored);
   });
 
+  const auto wall_start = std::chrono::steady_clock::now();
   engine->start();
   try {
     io.run();
@@ -219,6 +288,49 @@ int run(const run_args& a) {
   std::cerr << st.overruns << " overruns, "
             << st.publish_errors << " publish errors, " << st.reconnects << " reconnects\n";
   if (!st.fatal.empty()) std::cerr << "factorysim run: " << st.fatal << '\n';
+
+  // ---- issue 13: achieved rate and duration, --summary-json
+  sim::run_summary summary;
+  summary.version = version() + " (" + commit() + ")";
+  summary.scenario = name;
+  summary.file = a.file;
+  summary.seed = seed;
+  summary.mode = std::string(scenarios::to_string(sc.mode));
+  summary.speed = sc.speed;
+  summary.from = scenarios::format_rfc3339(st.sim_start);
+  if (st.sim_end) summary.to = scenarios::format_rfc3339(*st.sim_end);
+  summary.machines = machine_count;
+  if (a.output) {
+    summary.target = "file:" + *a.output;
+    summary.format = std::string(sim::to_string(*format));
+  } else {
+    summary.target = "mqtt://" + sc.mqtt.host + ":" + std::to_string(sc.mqtt.port);
+    summary.qos = qos;
+  }
+  summary.sessions = sink->counters().sessions;
+  summary.expected = expected;
+  for (std::size_t k = 0; k < sim::stream_count; ++k)
+    summary.published.emplace_back(std::string(sim::to_string(static_cast<sim::stream>(k))),
+                                   st.published[k]);
+  summary.wall_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
+  summary.simulated_s = static_cast<double>((st.sim_time - st.sim_start).count()) / 1000.0;
+  summary.overruns = st.overruns;
+  summary.publish_errors = st.publish_errors;
+  summary.reconnects = st.reconnects;
+  summary.exit_code = exit_code;
+  std::cerr << "factorysim: " << sim::achieved_rate_line(summary) << '\n';
+  if (a.knobs.summary_json) {
+    std::ofstream out(*a.knobs.summary_json, std::ios::binary | std::ios::trunc);
+    out << sim::to_json(summary);
+    out.close();
+    if (!out) {
+      std::cerr << "factorysim run: cannot write --summary-json " << *a.knobs.summary_json
+                << '\n';
+      return 1;
+    }
+  }
+  // ---- end issue 13
   return exit_code;
 }
 
@@ -241,11 +353,15 @@ void add_run_command(CLI::App& app, int& exit_code) {
                   "work)");
   cmd->add_option("--seed", args->seed, "Root seed (overrides seed)");
   cmd->add_option("--mode", args->mode, "realtime | accelerated | backfill (overrides time.mode)");
-  cmd->add_option("--speed", args->speed, "Accelerated mode: simulated seconds per wall second");
+  cmd->add_option("--speed", args->speed,
+                  "Accelerated mode only (an error in another mode): simulated seconds per wall "
+                  "second");
   cmd->add_option("--from", args->from, "Start, RFC 3339 (accelerated, backfill)");
-  cmd->add_option("--to", args->to, "End, RFC 3339 (required end of backfill; optional otherwise)");
+  cmd->add_option("--to", args->to,
+                  "End, RFC 3339 (optional; backfill without an end runs to now)");
   cmd->add_option("--output", args->output,
-                  "Write `topic<TAB>payload` lines to FILE ('-' = stdout) instead of MQTT");
+                  "Write the messages to FILE ('-' = stdout) instead of MQTT, in --format "
+                  "(default: `topic<TAB>payload` lines)");
   cmd->add_flag("--no-progress", args->no_progress, "No backfill progress line on stderr");
   cmd->add_option("--shutdown-timeout", args->shutdown_timeout_s,
                   "Seconds the final flush may take (default 10)");
@@ -254,6 +370,7 @@ void add_run_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--control-token", args->control_token,
                   "Bearer token for the endpoint's changing requests")
       ->envname("FACTORYSIM_CONTROL_TOKEN");
+  add_run_knob_options(cmd, args->knobs);  // issue 13: load knobs, --format, --summary-json
   cmd->callback([args, &exit_code] { exit_code = run(*args); });
 }
 

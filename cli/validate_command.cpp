@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "cli/commands.hpp"
+#include "cli/data_paths.hpp"
 #include "scenarios/scenario.hpp"
 
 namespace factorysim::cli {
@@ -23,7 +24,8 @@ void add_validate_command(CLI::App& app, int& exit_code) {
   auto files = std::make_shared<std::vector<std::string>>();
   cmd->add_option("files", *files, "Scenario YAML files")->required();
   cmd->callback([files, &exit_code] {
-    for (const auto& file : *files) {
+    for (const auto& name : *files) {
+      const std::string file = resolve_scenario(name);  // a bare name: a shipped scenario
       try {
         const scenarios::scenario s = scenarios::load_scenario(file);
         std::cout << file << ": ok: " << count(s.factories.size(), "factory", "factories") << ", "

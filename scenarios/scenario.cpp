@@ -104,7 +104,8 @@ std::string file_stem(const std::string& file) {
 
 class scenario_reader {
  public:
-  explicit scenario_reader(const std::string& file) : c_(file) {}
+  scenario_reader(const std::string& file, const load_options& options)
+      : c_(file), options_(options) {}
 
   std::vector<scenario_problem> take_problems() { return c_.take_problems(); }
 
@@ -623,7 +624,7 @@ class scenario_reader {
       if (auto v = c_.get_number(e, "rated_current_a", path, above_up_to(0, 1e6)))
         m.rated_current_a = *v;
       else if (m.rated_power_kw > 0)
-        // Nameplate convention of SPEC.md's table: rated A = rated kW / (sqrt(3) x V).
+        // Nameplate convention of docs/plant.md's table: rated A = rated kW / (sqrt(3) x V).
         m.rated_current_a = m.rated_power_kw * 1000 / (std::sqrt(3.0) * m.rated_voltage_v);
       if (auto v = c_.get_number(e, "rated_frequency_hz", path, between(40, 70)))
         m.rated_frequency_hz = *v;
@@ -645,6 +646,10 @@ class scenario_reader {
       bool replicated = false;
       if (auto v = c_.get_integer(e, "replicas", path, between(1, 100000))) {
         replicas = static_cast<std::size_t>(*v);
+        replicated = true;
+      }
+      if (options_.replicas) {  // `run --replicas N`: as if the entry said `replicas: N`
+        replicas = *options_.replicas;
         replicated = true;
       }
 
@@ -902,6 +907,7 @@ class scenario_reader {
   }
 
   yaml_checker c_;
+  load_options options_;
   std::unordered_set<std::string> carbon_regions_;
   std::unordered_map<std::string, std::size_t> factory_index_;
   std::unordered_map<std::string, machine_entry> machine_ids_;  ///< given and replica ids
@@ -913,6 +919,16 @@ scenario_error::scenario_error(std::vector<scenario_problem> problems)
     : std::runtime_error(join_problems(problems)), problems_(std::move(problems)) {}
 
 scenario parse_scenario(const std::string& yaml_text, const std::string& name) {
+  return parse_scenario(yaml_text, name, load_options{});
+}
+
+scenario load_scenario(const std::string& path) { return load_scenario(path, load_options{}); }
+
+scenario parse_scenario(const std::string& yaml_text, const std::string& name,
+                        const load_options& options) {
+  if (options.replicas && (*options.replicas < 1 || *options.replicas > 100000))
+    throw std::invalid_argument("replicas must be 1..100000, got " +
+                                std::to_string(*options.replicas));
   scenario s;
   s.file = name;
   s.name = file_stem(name);
@@ -927,7 +943,7 @@ scenario parse_scenario(const std::string& yaml_text, const std::string& name) {
     p.message = "YAML syntax error: " + e.msg;
     throw scenario_error({std::move(p)});
   }
-  scenario_reader reader(name);
+  scenario_reader reader(name, options);
   reader.read(root, s);
   auto problems = reader.take_problems();
   // File order reads best; cross-reference checks find some problems late.
@@ -938,7 +954,7 @@ scenario parse_scenario(const std::string& yaml_text, const std::string& name) {
   return s;
 }
 
-scenario load_scenario(const std::string& path) {
+scenario load_scenario(const std::string& path, const load_options& options) {
   // A directory opens fine as a stream on Linux and then reads as an empty file.
   if (std::error_code ec; std::filesystem::is_directory(path, ec))
     throw std::system_error(std::make_error_code(std::errc::is_a_directory), "cannot read " + path);
@@ -947,7 +963,7 @@ scenario load_scenario(const std::string& path) {
   std::ostringstream text;
   text << in.rdbuf();
   if (in.bad()) throw std::system_error(errno, std::generic_category(), "cannot read " + path);
-  return parse_scenario(text.str(), path);
+  return parse_scenario(text.str(), path, options);
 }
 
 }  // namespace factorysim::scenarios

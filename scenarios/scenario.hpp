@@ -131,10 +131,21 @@ class scenario_error : public std::runtime_error {
   std::vector<scenario_problem> problems_;
 };
 
+/// Changes made while reading a file, before validation and replication, so that the result
+/// passes the same checks as a file that said so (`run --replicas`, docs/cli.md).
+struct load_options {
+  /// Every machine entry is read as if it had `replicas: N` (an entry's own count is replaced).
+  std::optional<std::size_t> replicas;
+};
+
 /// Reads, validates and expands a scenario file. Throws scenario_error (bad content, with
 /// positions) or std::system_error (cannot read the file).
 scenario load_scenario(const std::string& path);
 /// Same, from text; `name` is used as the file name in messages.
 scenario parse_scenario(const std::string& yaml_text, const std::string& name);
+/// Same as above, with load options.
+scenario load_scenario(const std::string& path, const load_options& options);
+scenario parse_scenario(const std::string& yaml_text, const std::string& name,
+                        const load_options& options);
 
 }  // namespace factorysim::scenarios

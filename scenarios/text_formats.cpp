@@ -208,10 +208,10 @@ std::optional<machines::sim_time> parse_rfc3339(std::string_view s) noexcept {
     ++pos;
     const std::size_t start = pos;
     int scale = 100;
+    // RFC 3339 allows any number of digits; simulated time has milliseconds, so the digits
+    // after the third are read and dropped (truncation: 00.1239 is 00.123, never 00.124).
     while (pos < s.size() && is_digit(s[pos])) {
-      const int digit = s[pos] - '0';
-      if (scale == 0 && digit != 0) return std::nullopt;  // finer than 1 ms
-      millis += digit * scale;
+      millis += (s[pos] - '0') * scale;
       scale /= 10;
       ++pos;
     }

@@ -24,7 +24,7 @@ std::optional<double> parse_duration_ms(std::string_view text) noexcept;
 std::string format_duration(std::chrono::milliseconds d);
 
 /// RFC 3339 date-time with a zone: 2024-06-01T00:00:00Z, 2024-06-01T02:00:00.250+02:00.
-/// Sub-millisecond digits are rejected rather than silently dropped.
+/// Any number of fraction digits; those finer than a millisecond are truncated (issue 13).
 std::optional<machines::sim_time> parse_rfc3339(std::string_view text) noexcept;
 
 /// 2024-06-01T00:00:00.000Z (UTC, milliseconds), the form of every payload's `time`.

@@ -13,6 +13,8 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   mosquitto mosquitto-clients postgresql-15 postgresql-client-15
   prometheus  # promtool: tests check GET /metrics with `promtool check metrics`
+  influxdb influxdb-client  # tests load `run --format influx` into a private InfluxDB 1.x
+  dpkg-dev  # dpkg-shlibdeps: CPack declares the .deb's library dependencies (docs/packaging.md)
 )
 missing=()
 for p in "${packages[@]}"; do

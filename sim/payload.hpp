@@ -44,7 +44,7 @@ void write_energy(std::string& out, const payload_head& head, const machines::en
 /// Replaces `out` with the T/production payload; `shift` empty = outside every shift (omitted).
 void write_production(std::string& out, const payload_head& head,
                       const machines::production_reading& r, std::string_view shift);
-/// Replaces `out` with the T/environmental payload: present keys in SPEC.md order.
+/// Replaces `out` with the T/environmental payload: present keys in docs/topics.md's order.
 void write_environmental(std::string& out, const payload_head& head,
                          const machines::environmental_reading& r);
 

@@ -1,5 +1,5 @@
 // The real `factorysim run` binary against a real mosquitto (issue 2, "Integration"): message
-// counts of a one-hour backfill, SPEC.md keys, seq continuity, determinism through files and
+// counts of a one-hour backfill, the EnMS keys of docs/topics.md, seq continuity, determinism through files and
 // through the broker, accelerated pacing, a broker restart without QoS 1 loss, SIGTERM.
 #include <fcntl.h>
 #include <mosquitto.h>
@@ -131,7 +131,7 @@ std::map<std::string, std::vector<std::string>> by_topic(const std::vector<colle
   return out;
 }
 
-/// Expected readings per stream in one hour, by the machine's topic (SPEC.md section 1).
+/// Expected readings per stream in one hour, by the machine's topic (docs/plant.md).
 const std::map<std::string, std::size_t> hourly = {
     {"factory/demo/compressor-1", 3600},        {"factory/demo/hvac-main", 360},
     {"factory/demo/conveyor-a", 360},           {"factory/demo/hydraulic-pump-1", 120},
@@ -161,7 +161,7 @@ const std::set<std::string> environmental_keys = {
     "chilled_water_return_temp_c", "cop", "vibration_mm_s"};
 
 /// Every reading topic has exactly `expected(machine)` messages with seq 1..n; payloads parse
-/// and carry SPEC.md's keys.
+/// and carry the keys of docs/topics.md.
 void check_hour(const std::map<std::string, std::vector<std::string>>& topics, double scale) {
   for (const auto& [machine, per_hour] : hourly) {
     for (const char* stream : {"energy", "production", "environmental"}) {

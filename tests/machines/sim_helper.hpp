@@ -44,7 +44,7 @@ inline calendar three_shifts() {
   return c;
 }
 
-/// A machine config of type t with the SPEC.md ratings of a demo machine of that type.
+/// A machine config of type t with the ratings of a demo machine (docs/plant.md) of that type.
 inline machine_config config_of(machine_type t,
                                 std::string id = "c0000000-0000-0000-0000-000000000001") {
   machine_config c;

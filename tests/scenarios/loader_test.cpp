@@ -1,4 +1,4 @@
-// The scenario loader: SPEC.md's demo plant, every class of broken file with its exact
+// The scenario loader: the demo plant of docs/plant.md, every class of broken file with its exact
 // position, key path and message, and replication. Issue 2.
 #include <algorithm>
 #include <cmath>
@@ -78,13 +78,13 @@ TEST(loader, demo_plant_matches_spec) {
   const char* f1 = "11111111-1111-1111-1111-111111111111";
   const char* f2 = "22222222-2222-2222-2222-222222222222";
   const row spec[] = {
-      {"c0000000-0000-0000-0000-000000000001", f1, "Compressor-1", fm::machine_type::compressor, 55, 79.3, 1s, "factory/demo/compressor-1"},
-      {"c0000000-0000-0000-0000-000000000002", f1, "HVAC-Main", fm::machine_type::hvac, 150, 216.5, 10s, "factory/demo/hvac-main"},
-      {"c0000000-0000-0000-0000-000000000003", f1, "Conveyor-A", fm::machine_type::motor, 22, 31.7, 10s, "factory/demo/conveyor-a"},
-      {"c0000000-0000-0000-0000-000000000004", f1, "Hydraulic-Pump-1", fm::machine_type::pump, 45, 64.9, 30s, "factory/demo/hydraulic-pump-1"},
-      {"c0000000-0000-0000-0000-000000000005", f1, "Injection-Molding-1", fm::machine_type::injection_molding, 120, 173.2, 30s, "factory/demo/injection-molding-1"},
-      {"c0000000-0000-0000-0000-000000000006", f2, "Compressor-EU-1", fm::machine_type::compressor, 90, 129.9, 1s, "factory/europe/compressor-1"},
-      {"c0000000-0000-0000-0000-000000000007", f2, "HVAC-EU-North", fm::machine_type::hvac, 200, 288.7, 10s, "factory/europe/hvac-north"},
+      {"c0000000-0000-0000-0000-000000000001", f1, "Compressor-1", fm::machine_type::compressor, 55, 76.0, 1s, "factory/demo/compressor-1"},
+      {"c0000000-0000-0000-0000-000000000002", f1, "HVAC-Main", fm::machine_type::hvac, 150, 207.4, 10s, "factory/demo/hvac-main"},
+      {"c0000000-0000-0000-0000-000000000003", f1, "Conveyor-A", fm::machine_type::motor, 22, 30.4, 10s, "factory/demo/conveyor-a"},
+      {"c0000000-0000-0000-0000-000000000004", f1, "Hydraulic-Pump-1", fm::machine_type::pump, 45, 62.2, 30s, "factory/demo/hydraulic-pump-1"},
+      {"c0000000-0000-0000-0000-000000000005", f1, "Injection-Molding-1", fm::machine_type::injection_molding, 120, 165.9, 30s, "factory/demo/injection-molding-1"},
+      {"c0000000-0000-0000-0000-000000000006", f2, "Compressor-EU-1", fm::machine_type::compressor, 90, 149.3, 1s, "factory/europe/compressor-1"},
+      {"c0000000-0000-0000-0000-000000000007", f2, "HVAC-EU-North", fm::machine_type::hvac, 200, 331.8, 10s, "factory/europe/hvac-north"},
   };
   ASSERT_EQ(s.machines.size(), std::size(spec));
   for (std::size_t i = 0; i < std::size(spec); ++i) {
@@ -96,13 +96,15 @@ TEST(loader, demo_plant_matches_spec) {
     EXPECT_EQ(m.type, spec[i].type);
     EXPECT_DOUBLE_EQ(m.rated_power_kw, spec[i].kw);
     EXPECT_DOUBLE_EQ(m.rated_current_a, spec[i].amps);
-    EXPECT_DOUBLE_EQ(m.rated_voltage_v, 400);
-    EXPECT_DOUBLE_EQ(m.rated_frequency_hz, 50);
+    // The Californian site runs 480 V / 60 Hz, Munich 400 V / 50 Hz (docs/plant.md).
+    const bool california = m.factory_id == f1;
+    EXPECT_DOUBLE_EQ(m.rated_voltage_v, california ? 480 : 400);
+    EXPECT_DOUBLE_EQ(m.rated_frequency_hz, california ? 60 : 50);
     EXPECT_EQ(m.interval, spec[i].interval);
     EXPECT_EQ(m.topic, spec[i].topic);
-    // SPEC's ratings follow rated A = rated kW / (sqrt(3) x 400 V) to a tenth (its table
-    // rounds some and truncates others).
-    EXPECT_NEAR(m.rated_current_a, m.rated_power_kw * 1000 / (std::sqrt(3.0) * 400), 0.1);
+    // The nameplate current of the rated input at a power factor of 0.87, to a tenth.
+    EXPECT_NEAR(m.rated_current_a,
+                m.rated_power_kw * 1000 / (std::sqrt(3.0) * m.rated_voltage_v * 0.87), 0.05);
   }
 
   // Tariffs: demo plant time of use 0.25 USD weekdays 09-21, else 0.10; Munich flat 0.18 EUR.
@@ -605,4 +607,27 @@ TEST(loader, mutated_demo_plant_gives_a_scenario_or_a_scenario_error) {
     }
   }
   EXPECT_GT(rejected, 100u);  // the mutations do break files
+}
+
+// Issue 13: `run --replicas N` reads every machine entry as if it had `replicas: N`; the
+// result is checked like a file that said so (ids, topics, faults on the group).
+TEST(load_options, replicas_replace_every_entrys_count) {
+  fs::load_options o;
+  o.replicas = 3;
+  const fs::scenario s = fs::load_scenario(source_dir + "/scenarios/demo-plant.yaml", o);
+  ASSERT_EQ(s.machines.size(), 21u);
+  EXPECT_EQ(s.machines[0].id, fs::uuid5("c0000000-0000-0000-0000-000000000001", "00001"));
+  EXPECT_EQ(s.machines[2].topic, "factory/demo/compressor-1-00003");
+  EXPECT_EQ(s.machines[3].name, "HVAC-Main-00001");
+  // The air leak rate names Compressor-1's id: it now applies to its three replicas.
+  std::size_t air_leak = 0;
+  for (const auto& f : s.random_faults)
+    if (f.rate.type == factorysim::machines::fault_type::air_leak) ++air_leak;
+  EXPECT_EQ(air_leak, 3u);
+
+  o.replicas = 5;  // load-test.yaml says replicas: 10000
+  EXPECT_EQ(fs::load_scenario(source_dir + "/scenarios/load-test.yaml", o).machines.size(), 5u);
+  o.replicas = 0;
+  EXPECT_THROW(fs::load_scenario(source_dir + "/scenarios/load-test.yaml", o),
+               std::invalid_argument);
 }

@@ -52,11 +52,21 @@ TEST(parse_rfc3339, utc_offsets_and_fractions) {
   EXPECT_EQ(fs::parse_rfc3339("2024-06-01T00:00:00.250000Z"), *t + 250ms);
 }
 
+// Issue 13: a valid RFC 3339 time with more than three decimals (Python's isoformat() writes
+// six) was called invalid; the digits below a millisecond are now truncated, never rounded.
+TEST(parse_rfc3339, truncates_digits_finer_than_a_millisecond) {
+  const auto t = *fs::parse_rfc3339("2024-06-01T00:00:00Z");
+  EXPECT_EQ(fs::parse_rfc3339("2024-06-01T00:00:00.0001Z"), t);
+  EXPECT_EQ(fs::parse_rfc3339("2024-06-01T00:00:00.1239Z"), t + 123ms);
+  EXPECT_EQ(fs::parse_rfc3339("2024-06-01T02:00:00.999999+02:00"), t + 999ms);
+  EXPECT_EQ(fs::parse_rfc3339("2024-06-01T00:00:00.123456789012Z"), t + 123ms);
+}
+
 TEST(parse_rfc3339, rejects_incomplete_or_impossible_times) {
   for (const char* bad :
        {"2024-06-01", "2024-06-01T00:00:00", "2024-06-01T00:00Z", "2024-02-30T00:00:00Z",
         "2024-06-01T24:00:00Z", "2024-06-01T00:60:00Z", "2024-06-01T00:00:00+0200",
-        "2024-06-01T00:00:00.0001Z", "2024-6-1T00:00:00Z", "yesterday", "2024-06-01T00:00:00ZZ"})
+        "2024-06-01T00:00:00.Z", "2024-6-1T00:00:00Z", "yesterday", "2024-06-01T00:00:00ZZ"})
     EXPECT_FALSE(fs::parse_rfc3339(bad)) << bad;
 }
 

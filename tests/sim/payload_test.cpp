@@ -201,7 +201,7 @@ TEST(payload_environmental, all_keys_are_spec_keys) {
   for (const auto& k : spec) {
     ASSERT_TRUE(j.contains(k)) << k;
     const std::size_t pos = out.find("\"" + k + "\":");
-    EXPECT_GT(pos, last) << k << " out of SPEC order";
+    EXPECT_GT(pos, last) << k << " out of docs/topics.md order";
     last = pos;
   }
   EXPECT_EQ(j.size(), spec.size() + 3);

@@ -105,7 +105,11 @@ TEST(db_init, upserts_the_demo_plant_and_rerunning_changes_nothing) {
   const auto second = run_factorysim({"db", "init", "--db", db, "--scenario", demo_scenario});
   ASSERT_EQ(second.exit_code, 0) << second.output;
   EXPECT_EQ(plant_fingerprint(db), before) << second.output;
-  EXPECT_NE(second.output.find("0 machine(s)"), std::string::npos) << second.output;
+  // Issue 13: counts with their plural, not "factory(ies)".
+  EXPECT_NE(second.output.find("upserted 0 factories, 0 machines, 0 tariffs"), std::string::npos)
+      << second.output;
+  EXPECT_NE(first.output.find("upserted 2 factories, 7 machines, 3 tariffs"), std::string::npos)
+      << first.output;
 }
 
 TEST(db_init, changed_scenario_is_applied_and_audited) {
@@ -223,4 +227,19 @@ TEST(db_init, maintain_creates_partitions_refreshes_rollups_and_applies_retentio
                       "SELECT count(*) FROM pg_class WHERE relkind = 'r' AND relname ~ "
                       "'^energy_readings_p[0-9]{8}$'"),
             8);
+}
+
+// Issue 13: `db init --replicas N` upserts the machines that `run --replicas N` publishes,
+// and a bare scenario name is found among the shipped scenarios.
+TEST(db_init, replicas_upsert_the_replicated_machines) {
+  const std::string db = shared_server().create_database("replicas");
+  const auto r = run_factorysim({"db", "init", "--db", db, "--scenario", "demo-plant",
+                                 "--replicas", "2"});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(query_int(db, "SELECT count(*) FROM machines"), 14);
+  EXPECT_EQ(query_int(db, "SELECT count(*) FROM machines WHERE mqtt_topic = "
+                          "'factory/demo/compressor-1-00002'"),
+            1);
+  EXPECT_NE(r.output.find("upserted 2 factories, 14 machines"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("db: migrations from "), std::string::npos) << r.output;
 }

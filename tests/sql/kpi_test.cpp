@@ -20,7 +20,7 @@ std::string replace_all(std::string s, const std::string& from, const std::strin
   return s;
 }
 
-/// Demo plant tariffs and carbon factors (SPEC.md section 1) plus the fixed readings.
+/// Demo plant tariffs and carbon factors (docs/plant.md) plus the fixed readings.
 std::string kpi_database() {
   const std::string db = migrated_database();
   exec_sql(db, replace_all(replace_all(R"(

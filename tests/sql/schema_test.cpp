@@ -1,5 +1,5 @@
 // Migrations: apply twice cleanly (psql and the C++ migrator), are recorded with checksums,
-// create SPEC.md's objects, and the time-series tables take what the ingestor COPYs.
+// create the objects of docs/schema.md, and the time-series tables take what the ingestor COPYs.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -176,7 +176,7 @@ TEST(schema, spec_tables_and_columns_exist) {
         "environmental_data_15min", "environmental_data_1hour"}) {
     has_columns(rollup, {"bucket", "machine_id", "sample_count"});
   }
-  // Measurement columns are double precision (SPEC.md section 3).
+  // Measurement columns are double precision (docs/schema.md).
   EXPECT_EQ(
       query_value(
           db,
