@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Publish rate into a local broker: factorysim's MQTT client vs `mosquitto_pub -l`, the same
-# number of messages of the same size into the same private broker in the same run.
+# Publish rate into a local broker: factorysim's MQTT clients (our own mqtt::publisher, MQTT 5
+# and 3.1.1, and libmosquitto behind the same interface: `mqtt.client`) vs `mosquitto_pub -l`,
+# the same number of messages of the same size into the same private broker in the same run.
 #
 #   bench/publish_bench.sh [-n COUNT] [-s SIZE] [-q "1 0"] [-w WINDOW] [-b BUILD_DIR] [-S]
 #     -n messages per contender (default 100000)   -s payload bytes (default 200)
@@ -71,6 +72,13 @@ now() { date +%s.%N; }
 contender_mqtt_client() {
   "$driver" --port "$port" --count "$count" --size "$size" --qos "$1" --window "$window" --topic "$2" >"$work/driver.out"
 }
+contender_mqtt_client_v311() {
+  "$driver" --port "$port" --count "$count" --size "$size" --qos "$1" --window "$window" --topic "$2" --mqtt-version 3.1.1 >"$work/driver.out"
+}
+contender_libmosquitto() {
+  # libmosquitto 2.0.11 in the same Asio loop (`mqtt.client: libmosquitto`), same window.
+  "$driver" --port "$port" --count "$count" --size "$size" --qos "$1" --window "$window" --topic "$2" --client libmosquitto >"$work/driver.out"
+}
 contender_mosquitto_pub() {
   # mosquitto_pub's default window (-M 20).
   mosquitto_pub -p "$port" -q "$1" -t "$2" -l <"$lines"
@@ -79,7 +87,7 @@ contender_mosquitto_pub_window() {
   # mosquitto_pub given the same in-flight window as our client.
   mosquitto_pub -p "$port" -q "$1" -t "$2" -M "$window" -l <"$lines"
 }
-contenders=(mqtt_client mosquitto_pub mosquitto_pub_window)
+contenders=(mqtt_client mqtt_client_v311 libmosquitto mosquitto_pub mosquitto_pub_window)
 
 declare -A rate
 run_contender() {
@@ -108,10 +116,11 @@ run_contender() {
 echo "publish_bench: mosquitto $(/usr/sbin/mosquitto -h 2>&1 | head -1 | awk '{print $3}') on 127.0.0.1:$port, $(nproc) cores"
 for qos in $qos_levels; do
   for c in "${contenders[@]}"; do run_contender "$c" "$qos"; done
-  printf 'ratio qos=%s mqtt_client / mosquitto_pub = %s   (vs -M %s: %s)\n' "$qos" \
+  printf 'ratio qos=%s mqtt_client / mosquitto_pub = %s   (vs -M %s: %s)   mqtt_client / libmosquitto = %s\n' "$qos" \
     "$(awk -v a="${rate[mqtt_client.$qos]}" -v b="${rate[mosquitto_pub.$qos]}" 'BEGIN { printf "%.2f", a / b }')" \
     "$window" \
-    "$(awk -v a="${rate[mqtt_client.$qos]}" -v b="${rate[mosquitto_pub_window.$qos]}" 'BEGIN { printf "%.2f", a / b }')"
+    "$(awk -v a="${rate[mqtt_client.$qos]}" -v b="${rate[mosquitto_pub_window.$qos]}" 'BEGIN { printf "%.2f", a / b }')" \
+    "$(awk -v a="${rate[mqtt_client.$qos]}" -v b="${rate[libmosquitto.$qos]}" 'BEGIN { printf "%.2f", a / b }')"
 done
 
 # --- contender `factorysim run --mode backfill` (helper "engine") ------------------------------
