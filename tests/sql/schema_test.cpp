@@ -156,6 +156,12 @@ TEST(schema, spec_tables_and_columns_exist) {
                "pressure_setpoint_bar", "flow_rate_m3h", "supply_air_temp_c", "return_air_temp_c",
                "chilled_water_supply_temp_c", "chilled_water_return_temp_c", "cop",
                "vibration_mm_s", "seq"});
+  has_columns("health_truth", {"time", "machine_id", "health_index", "limiting_component",
+                               "rul_operating_h", "rul_calendar_h", "failed", "active_faults",
+                               "faulted_signals", "component_health", "seq"});
+  has_columns("maintenance_events",
+              {"machine_id", "work_order", "maintenance_type", "component", "started_at",
+               "ended_at", "health_before", "health_after", "duration_h"});
   has_columns("machine_status", {"machine_id", "time", "is_running", "operating_mode",
                                  "current_power_kw", "energy_total_kwh", "last_seen"});
   has_columns("anomalies", {"id", "machine_id", "detected_at", "resolved_at", "anomaly_type",

@@ -95,7 +95,7 @@ TEST_F(timescale, migrations_create_hypertables_aggregates_and_policies_and_reru
   EXPECT_EQ(
       count("SELECT count(*) FROM timescaledb_information.hypertables WHERE hypertable_schema = '" +
             schema_ + "' AND compression_enabled"),
-      3);
+      4);
   EXPECT_EQ(value("SELECT d.time_interval::text FROM timescaledb_information.dimensions d WHERE "
                   "hypertable_schema = '" +
                   schema_ + "' AND hypertable_name = 'energy_readings'"),
@@ -107,13 +107,14 @@ TEST_F(timescale, migrations_create_hypertables_aggregates_and_policies_and_reru
   EXPECT_EQ(count("SELECT count(*) FROM timescaledb_information.jobs WHERE hypertable_schema = '" +
                   schema_ + "' AND proc_name = 'policy_refresh_continuous_aggregate'"),
             11);
-  // Compression and retention policies on the three raw tables (the job names vary by version).
+  // Compression and retention policies on the four raw tables (three measured streams and
+  // health_truth, issue 11; the job names vary by version).
   EXPECT_EQ(count("SELECT count(*) FROM timescaledb_information.jobs WHERE hypertable_schema = '" +
                   schema_ + "' AND proc_name IN ('policy_compression', 'policy_columnstore')"),
-            3);
+            4);
   EXPECT_EQ(count("SELECT count(*) FROM timescaledb_information.jobs WHERE hypertable_schema = '" +
                   schema_ + "' AND proc_name = 'policy_retention'"),
-            3);
+            4);
   const auto again = ingest::apply_migrations(*c_, files_, options_);
   EXPECT_EQ(again.skipped.size(), files_.size());
   auto force = options_;
@@ -122,7 +123,7 @@ TEST_F(timescale, migrations_create_hypertables_aggregates_and_policies_and_reru
   EXPECT_EQ(forced.applied.size(), files_.size());
   EXPECT_EQ(count("SELECT count(*) FROM timescaledb_information.jobs WHERE hypertable_schema = '" +
                   schema_ + "'"),
-            17);
+            19);
   // refresh_rollups is the plain-PostgreSQL refresh and says what to use instead.
   EXPECT_THROW(exec("SELECT * FROM refresh_rollups(now() - interval '1 hour', now())"),
                pqxx::sql_error);
