@@ -166,6 +166,9 @@ class connection : public std::enable_shared_from_this<connection> {
     request.method = std::string(req.method_string());
     request.target = std::string(req.target());
     request.authorization = std::string(req[http::field::authorization]);
+    request.host = std::string(req[http::field::host]);
+    request.content_type = std::string(req[http::field::content_type]);
+    request.origin = std::string(req[http::field::origin]);
     request.body = std::move(req.body());
     const control_response out = server_->router->handle(request);
     send(out, req.keep_alive(), req.version());

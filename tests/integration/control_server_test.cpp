@@ -118,8 +118,10 @@ TEST(control_server, expect_100_continue_is_answered_before_the_body) {
   live l;
   http_connection c("127.0.0.1", l.port());
   const std::string body = R"({"speed": 20})";
-  c.send_raw("PUT /speed HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: " +
-             std::to_string(body.size()) + "\r\n\r\n");
+  c.send_raw(
+      "PUT /speed HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nExpect: "
+      "100-continue\r\nContent-Length: " +
+      std::to_string(body.size()) + "\r\n\r\n");
   EXPECT_EQ(c.read_response().status, 100);  // before the body was sent
   c.send_raw(body);
   const auto r = c.read_response();
@@ -128,7 +130,8 @@ TEST(control_server, expect_100_continue_is_answered_before_the_body) {
   // Too large: 413 instead of 100, and the body is never needed.
   http_connection big("127.0.0.1", l.port());
   big.send_raw(
-      "PUT /speed HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 999999\r\n\r\n");
+      "PUT /speed HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nExpect: "
+      "100-continue\r\nContent-Length: 999999\r\n\r\n");
   EXPECT_EQ(big.read_response().status, 413);
 }
 
@@ -141,7 +144,7 @@ TEST(control_server, limits_are_enforced_while_reading) {
     // The head announces too much: 413 before the body is read, then the connection closes.
     http_connection c("127.0.0.1", l.port());
     c.send_raw(
-        "POST /stop HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        "POST /stop HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
         "Content-Length: 100000\r\n\r\n" +
         std::string(4000, ' '));
     const auto r = c.read_response();
@@ -151,7 +154,8 @@ TEST(control_server, limits_are_enforced_while_reading) {
   }
   {
     http_connection c("127.0.0.1", l.port());
-    c.send_raw("GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(4096, 'a') + "\r\n\r\n");
+    c.send_raw("GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: " + std::string(4096, 'a') +
+               "\r\n\r\n");
     EXPECT_EQ(c.read_response().status, 431);
   }
   {
@@ -204,7 +208,7 @@ TEST(control_server, connections_over_the_cap_get_503_and_a_freed_slot_is_reused
   }
   {
     http_connection extra("127.0.0.1", l.port());
-    extra.send_raw("GET /health HTTP/1.1\r\nHost: x\r\n\r\n");
+    extra.send_raw("GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
     const auto r = extra.read_response();
     EXPECT_EQ(r.status, 503);
     EXPECT_EQ(json::parse(r.body)["error"], "service_unavailable");
@@ -239,7 +243,7 @@ TEST(control_server, fifty_idle_clients_do_not_stall_publishing) {
   for (int i = 0; i < 50; ++i) {
     auto& c = *idle[static_cast<std::size_t>(i)];
     if (i < 25) {
-      c.send_raw("Host: x\r\n\r\n");
+      c.send_raw("Host: 127.0.0.1\r\n\r\n");
       EXPECT_EQ(c.read_response().status, 200);
     } else {
       EXPECT_EQ(c.request("GET", "/health").status, 200);
