@@ -63,7 +63,7 @@ struct control_stats {
   std::map<unsigned, std::uint64_t> responses;  ///< by HTTP status code
   std::size_t open_connections = 0;
   std::uint64_t connections_total = 0;
-  std::uint64_t connections_refused = 0;  ///< over the connection cap (503)
+  std::uint64_t connections_refused = 0;  ///< over a connection cap (503, 429)
   std::uint64_t timeouts = 0;             ///< clients closed for being idle or slow
 };
 

@@ -187,6 +187,7 @@ TEST(control_server, the_token_is_checked_over_the_wire) {
 TEST(control_server, idle_and_slow_clients_are_timed_out) {
   control::control_server_options so;
   so.read_timeout = 300ms;
+  so.header_timeout = 300ms;
   live l(so);
   http_connection idle("127.0.0.1", l.port());
   http_connection slow("127.0.0.1", l.port());
@@ -208,10 +209,11 @@ TEST(control_server, connections_over_the_cap_get_503_and_a_freed_slot_is_reused
   }
   {
     http_connection extra("127.0.0.1", l.port());
-    extra.send_raw("GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+    extra.send_raw("GET /status HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
     const auto r = extra.read_response();
     EXPECT_EQ(r.status, 503);
     EXPECT_EQ(json::parse(r.body)["error"], "service_unavailable");
+    EXPECT_TRUE(extra.wait_closed(10s));
   }
   held.pop_back();  // the server sees the close and frees the slot
   EXPECT_TRUE(eventually([&] {
@@ -227,6 +229,83 @@ TEST(control_server, connections_over_the_cap_get_503_and_a_freed_slot_is_reused
     return s["control"]["connections_refused"].get<int>() >= 1 &&
            s["control"]["open_connections"].get<int>() == 1;  // the /status request itself
   }));
+}
+
+// Issue 12: 256 idle sockets locked out every client, /health included.
+TEST(control_server, health_is_answered_when_idle_sockets_fill_the_cap_issue_12) {
+  control::control_server_options so;
+  so.max_connections = 12;
+  so.max_connections_per_client = 4;
+  live l(so);
+  // Three other clients (127.0.0.2..4) fill the global cap with idle sockets, within their
+  // own caps. The server accepts in connection order, so they are in before the probes below.
+  std::vector<std::unique_ptr<http_connection>> idle;
+  for (int k = 0; k < 12; ++k)
+    idle.push_back(std::make_unique<http_connection>("127.0.0.1", l.port(), 10s,
+                                                     "127.0.0." + std::to_string(2 + k / 4)));
+  // A monitor from yet another address: /health answers (and the connection is closed),
+  // anything else is 503 with a reason.
+  for (int i = 0; i < 3; ++i) {
+    http_connection probe("127.0.0.1", l.port(), 10s, "127.0.0.5");
+    const auto r = probe.request("GET", "/health");
+    EXPECT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(json::parse(r.body)["status"], "ok");
+    EXPECT_TRUE(probe.wait_closed(10s));
+  }
+  http_connection other("127.0.0.1", l.port(), 10s, "127.0.0.5");
+  const auto r = other.request("GET", "/machines");
+  EXPECT_EQ(r.status, 503);
+  EXPECT_NE(json::parse(r.body)["detail"].get<std::string>().find("/health"), std::string::npos);
+  // The idle sockets are still open and are served when they speak.
+  EXPECT_EQ(idle.front()->request("GET", "/status").status, 200);
+}
+
+TEST(control_server, a_client_over_its_own_cap_is_refused_with_429_issue_12) {
+  control::control_server_options so;
+  so.max_connections_per_client = 4;
+  live l(so);
+  std::vector<std::unique_ptr<http_connection>> held;
+  for (int i = 0; i < 4; ++i) {
+    held.push_back(std::make_unique<http_connection>("127.0.0.1", l.port(), 10s, "127.0.0.2"));
+    EXPECT_EQ(held.back()->request("GET", "/health").status, 200);
+  }
+  {
+    http_connection extra("127.0.0.1", l.port(), 10s, "127.0.0.2");
+    const auto r = extra.read_response();  // answered without asking
+    EXPECT_EQ(r.status, 429);
+    EXPECT_EQ(json::parse(r.body)["error"], "too_many_requests");
+    EXPECT_NE(json::parse(r.body)["detail"].get<std::string>().find("127.0.0.2"),
+              std::string::npos);
+    EXPECT_TRUE(extra.wait_closed(10s));
+  }
+  // Other clients are not affected, and a freed slot is the client's again.
+  EXPECT_EQ(
+      http_connection("127.0.0.1", l.port(), 10s, "127.0.0.3").request("GET", "/status").status,
+      200);
+  held.pop_back();
+  EXPECT_TRUE(eventually([&] {
+    try {
+      return http_connection("127.0.0.1", l.port(), 10s, "127.0.0.2")
+                 .request("GET", "/health")
+                 .status == 200;
+    } catch (const std::exception&) {
+      return false;
+    }
+  }));
+  const auto s = json::parse(l.get("/status").body);
+  EXPECT_GE(s["control"]["connections_refused"].get<int>(), 1);
+}
+
+TEST(control_server, an_idle_connection_is_closed_after_the_header_timeout_issue_12) {
+  control::control_server_options so;
+  so.header_timeout = 300ms;  // the whole-request limit stays at 15 s
+  live l(so);
+  http_connection idle("127.0.0.1", l.port());
+  EXPECT_EQ(idle.request("GET", "/health").status, 200);  // and then idle on keep-alive
+  EXPECT_TRUE(idle.wait_closed(10s));
+  http_connection trickle("127.0.0.1", l.port());
+  trickle.send_raw("GET /health HTTP/1.1\r\nHost: 127.");  // never the end of the head
+  EXPECT_TRUE(trickle.wait_closed(10s));
 }
 
 TEST(control_server, fifty_idle_clients_do_not_stall_publishing) {

@@ -31,10 +31,20 @@ std::string lower(std::string s) {
 }  // namespace
 
 http_connection::http_connection(const std::string& host, int port,
-                                 std::chrono::milliseconds timeout)
+                                 std::chrono::milliseconds timeout, const std::string& source)
     : host_(host) {
   fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd_ < 0) throw std::runtime_error(std::string("socket: ") + std::strerror(errno));
+  if (!source.empty()) {
+    sockaddr_in from{};
+    from.sin_family = AF_INET;
+    if (::inet_pton(AF_INET, source.c_str(), &from.sin_addr) != 1 ||
+        ::bind(fd_, reinterpret_cast<const sockaddr*>(&from), sizeof from) != 0) {
+      const int err = errno;
+      ::close(fd_);
+      throw std::runtime_error("bind to " + source + ": " + std::strerror(err));
+    }
+  }
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(static_cast<std::uint16_t>(port));
