@@ -140,7 +140,8 @@ int run(const run_args& a_in) {
     s.mode = *m;
   }
   if (a.speed) {
-    if (!(*a.speed > 0)) return bad_usage("--speed must be > 0");
+    if (!(*a.speed > 0) || !(*a.speed <= sim::max_speed))
+      return bad_usage("--speed must be within (0, 1000000]");
     // Issue 13: a speed in another mode was silently ignored.
     if (s.mode != scenarios::time_mode::accelerated)
       return bad_usage("--speed applies to accelerated mode only, but the mode is " +

@@ -437,8 +437,8 @@ void engine::resume() {
 void engine::set_speed(double speed) {
   if (scenario_.mode != time_mode::accelerated)
     throw control_error(control_error::code::conflict, "speed applies to accelerated mode only");
-  if (!(speed > 0) || !std::isfinite(speed))
-    throw control_error(control_error::code::invalid_argument, "speed must be > 0");
+  if (!(speed > 0) || !(speed <= max_speed))
+    throw control_error(control_error::code::invalid_argument, "speed must be within (0, 1e6]");
   pacer_.set_speed(speed, wall_now());
   scenario_.speed = speed;
   if (state_ == run_state::running) {
