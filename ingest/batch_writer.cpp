@@ -41,8 +41,28 @@ constexpr const char* create_events_stage =
     " health_before double precision, health_after double precision,"
     " duration_h double precision) ON COMMIT DELETE ROWS";
 
+// The newest energy reading of each machine in the batch (one row per machine).
+constexpr const char* create_latest_stage =
+    "CREATE TEMP TABLE IF NOT EXISTS ingest_stage_latest ("
+    " machine_id uuid NOT NULL, time timestamptz NOT NULL, power_kw double precision,"
+    " energy_total_kwh double precision) ON COMMIT DELETE ROWS";
+
+// machine_status follows the readings: a newer reading sets power, meter and last_seen; a
+// late redelivery of an older one changes nothing. A machine heard before its first
+// T/status gets a row with `time` (of the status message) NULL.
+constexpr const char* upsert_latest =
+    "INSERT INTO machine_status AS s (machine_id, time, current_power_kw, energy_total_kwh,"
+    " last_reading_at, last_seen, updated_at)"
+    " SELECT machine_id, NULL, power_kw, energy_total_kwh, time, now(), now()"
+    " FROM ingest_stage_latest"
+    " ON CONFLICT (machine_id) DO UPDATE SET"
+    " current_power_kw = coalesce(excluded.current_power_kw, s.current_power_kw),"
+    " energy_total_kwh = coalesce(excluded.energy_total_kwh, s.energy_total_kwh),"
+    " last_reading_at = excluded.last_reading_at, last_seen = excluded.last_seen"
+    " WHERE s.last_reading_at IS NULL OR s.last_reading_at < excluded.last_reading_at";
+
 // The newest status per machine wins; an older one (a late redelivery) never overwrites a
-// newer state.
+// newer state. Its power and meter count only when no newer reading set them.
 constexpr const char* upsert_status =
     "INSERT INTO machine_status AS s (machine_id, time, is_running, operating_mode,"
     " current_power_kw, energy_total_kwh, seq, last_seen, updated_at)"
@@ -51,10 +71,12 @@ constexpr const char* upsert_status =
     " FROM ingest_stage_status ORDER BY machine_id, time DESC, seq DESC NULLS LAST"
     " ON CONFLICT (machine_id) DO UPDATE SET time = excluded.time,"
     " is_running = excluded.is_running, operating_mode = excluded.operating_mode,"
-    " current_power_kw = coalesce(excluded.current_power_kw, s.current_power_kw),"
-    " energy_total_kwh = coalesce(excluded.energy_total_kwh, s.energy_total_kwh),"
+    " current_power_kw = CASE WHEN s.last_reading_at > excluded.time THEN s.current_power_kw"
+    " ELSE coalesce(excluded.current_power_kw, s.current_power_kw) END,"
+    " energy_total_kwh = CASE WHEN s.last_reading_at > excluded.time THEN s.energy_total_kwh"
+    " ELSE coalesce(excluded.energy_total_kwh, s.energy_total_kwh) END,"
     " seq = excluded.seq, last_seen = excluded.last_seen"
-    " WHERE s.time <= excluded.time";
+    " WHERE s.time IS NULL OR s.time <= excluded.time";
 
 // A fault row is keyed by (machine_id, anomaly_type, detected_at = started_at): the end
 // event repeats both, so an end whose start was never seen still yields one row, and
@@ -156,6 +178,7 @@ void batch_writer::connect() {
   truth_.prepare(*db);
   db->exec(create_rejects_stage);
   db->exec(create_status_stage);
+  db->exec(create_latest_stage);
   db->exec(create_events_stage);
   db_ = std::move(db);
   load_machines();
@@ -260,6 +283,7 @@ void batch_writer::write_once(std::span<pending_message> batch, batch_outcome& o
   environmental_.clear();
   truth_.clear();
   rejects_buffer_.clear();
+  latest_.clear();
   for (const auto& m : batch) {
     if (const auto* rej = std::get_if<reject>(&m.result)) {
       ++mine.rejects[static_cast<std::size_t>(rej->reason)];
@@ -277,7 +301,13 @@ void batch_writer::write_once(std::span<pending_message> batch, batch_outcome& o
     const auto& row = std::get<decoded_row>(m.result);
     ++mine.messages[row.index()];
     switch (static_cast<stream>(row.index())) {
-      case stream::energy: energy_.add(std::get<energy_row>(row)); break;
+      case stream::energy: {
+        const auto& e = std::get<energy_row>(row);
+        energy_.add(e);
+        auto [it, fresh] = latest_.try_emplace(e.h.machine_id, e);
+        if (!fresh && it->second.h.time_us < e.h.time_us) it->second = e;
+        break;
+      }
       case stream::production: production_.add(std::get<production_row>(row)); break;
       case stream::environmental: environmental_.add(std::get<environmental_row>(row)); break;
       case stream::status:
@@ -300,6 +330,23 @@ void batch_writer::write_once(std::span<pending_message> batch, batch_outcome& o
   mine.inserted[static_cast<std::size_t>(stream::environmental)] =
       environmental_.flush(*db_, staged).inserted;
   mine.inserted[static_cast<std::size_t>(stream::truth)] = truth_.flush(*db_, staged).inserted;
+  if (!latest_.empty()) {
+    latest_buffer_.clear();
+    latest_buffer_.begin();
+    for (const auto& [id, e] : latest_) {
+      latest_buffer_.tuple(4);
+      latest_buffer_.put_uuid(id);
+      latest_buffer_.put_timestamptz(e.h.time_us);
+      latest_buffer_.put_float8_or_null(e.power_kw);
+      latest_buffer_.put_float8_or_null(e.energy_total_kwh);
+    }
+    latest_buffer_.finish();
+    db_->copy_in(
+        "COPY ingest_stage_latest (machine_id, time, power_kw, energy_total_kwh)"
+        " FROM STDIN (FORMAT binary)",
+        latest_buffer_.data());
+    db_->exec(upsert_latest);
+  }
   if (status_buffer_.tuples() > 0) {
     status_buffer_.finish();
     db_->copy_in("COPY ingest_stage_status (" + status_codec_.column_list() +

@@ -12,6 +12,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -109,6 +110,9 @@ class batch_writer {
   table_codec<status_row> status_codec_;
   table_codec<event_row> event_codec_;
   std::unordered_set<uuid_bytes, uuid_hash> machines_;
+  /// The newest energy reading per machine of the batch being written (machine_status).
+  std::unordered_map<uuid_bytes, energy_row, uuid_hash> latest_;
+  copy_buffer latest_buffer_;
   std::chrono::steady_clock::time_point machines_loaded_at_{};
 };
 

@@ -1,8 +1,10 @@
-// Issue 11, contract items 1 and 2: the simulator's ground truth (T/truth) and its failure and
-// maintenance events go through the real `factorysim ingest` into health_truth, anomalies and
-// maintenance_events; none of them is dead-lettered, and a redelivery changes nothing.
+// Issue 11, the data layers through the real `factorysim ingest`: the simulator's ground truth
+// (T/truth, contract item 1) and its failure and maintenance events (item 2) into
+// health_truth, anomalies and maintenance_events, none dead-lettered, a redelivery changing
+// nothing; machine_status following the readings, once per batch and machine.
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <memory>
 #include <thread>
@@ -52,14 +54,28 @@ class ingest_truth : public ::testing::Test {
     std::filesystem::remove_all(dir_);
   }
 
-  void run_ingest(long max_messages, const std::vector<std::pair<std::string, std::string>>& msgs) {
+  void run_ingest(long max_messages, const std::vector<std::pair<std::string, std::string>>& msgs,
+                  const std::vector<std::string>& extra = {}) {
+    std::vector<std::string> argv{FACTORYSIM_BINARY,
+                                  "ingest",
+                                  "--db",
+                                  db_,
+                                  "--mqtt-host",
+                                  "127.0.0.1",
+                                  "--mqtt-port",
+                                  std::to_string(broker_->port()),
+                                  "--topic",
+                                  "t/#",
+                                  "--client-id",
+                                  "truth-under-test",
+                                  "--spool-dir",
+                                  (dir_ / "spool").string(),
+                                  "--max-messages",
+                                  std::to_string(max_messages)};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    if (extra.empty()) argv.insert(argv.end(), {"--flush-ms", "50"});
     ingest_ = std::make_unique<child_process>(
-        std::vector<std::string>{FACTORYSIM_BINARY, "ingest", "--db", db_, "--mqtt-host",
-                                 "127.0.0.1", "--mqtt-port", std::to_string(broker_->port()),
-                                 "--topic", "t/#", "--client-id", "truth-under-test", "--spool-dir",
-                                 (dir_ / "spool").string(), "--flush-ms", "50", "--max-messages",
-                                 std::to_string(max_messages)},
-        dir_ / ("ingest-" + std::to_string(++runs_) + ".log"));
+        argv, dir_ / ("ingest-" + std::to_string(++runs_) + ".log"));
     ASSERT_TRUE(ingest_->wait_for_log("subscribed", 20s)) << ingest_->log();
     qos1_publisher p(broker_->host(), broker_->port());
     for (const auto& [topic, payload] : msgs) p.publish(topic, payload);
@@ -150,6 +166,69 @@ TEST_F(ingest_truth, maintenance_end_before_failure_does_not_resolve_it) {
   EXPECT_EQ(value("SELECT component || ' ' || coalesce(started_at::text, 'unknown') FROM"
                   " maintenance_events"),
             "all unknown");
+}
+
+std::string energy(int second, double power_kw, double total_kwh) {
+  char t[40];
+  std::snprintf(t, sizeof t, "2024-06-01T00:%02d:%02d.000Z", second / 60, second % 60);
+  return head(t, second) + R"(,"power_kw":)" + std::to_string(power_kw) +
+         R"(,"energy_kwh":0.01,"energy_total_kwh":)" + std::to_string(total_kwh) + "}";
+}
+std::string status(int second, bool running, double power_kw) {
+  char t[40];
+  std::snprintf(t, sizeof t, "2024-06-01T00:%02d:%02d.000Z", second / 60, second % 60);
+  return head(t, second) + R"(,"is_running":)" + (running ? "true" : "false") +
+         R"(,"operating_mode":")" + (running ? "running" : "idle") + R"(","current_power_kw":)" +
+         std::to_string(power_kw) + R"(,"energy_total_kwh":1})";
+}
+
+// Issue 11: machine_status.current_power_kw showed the first reading after start (13.9 kW
+// while the compressor drew 50 kW): T/status is published on changes only.
+TEST_F(ingest_truth, machine_status_follows_the_newest_reading_once_per_batch) {
+  std::vector<std::pair<std::string, std::string>> msgs = {{"t/c1/status", status(1, true, 13.9)}};
+  for (int s = 2; s <= 101; ++s)
+    msgs.emplace_back("t/c1/energy", energy(s, 40.0 + s % 11, 100.0 + s));
+  // One batch for everything: large batches that never age, flushed when the run ends.
+  run_ingest(static_cast<long>(msgs.size()), msgs,
+             {"--batch-rows", "100000", "--flush-ms", "600000", "--flush-idle-ms", "0"});
+  const auto log = ingest_->log();
+  ASSERT_NE(log.find(", 1 transactions"), std::string::npos) << log;
+  // s = 101: 40 + 101 % 11 = 42 kW; meter 201 kWh.
+  EXPECT_EQ(
+      value("SELECT current_power_kw || ' ' || energy_total_kwh || ' ' || last_reading_at || ' '"
+            " || status_time || ' ' || is_running FROM v_machines_current_status"
+            " WHERE machine_id = '" +
+            m1 + "'"),
+      "42 201 2024-06-01 00:01:41+00 2024-06-01 00:00:01+00 true");
+  // One write of the row for the status and one for the 100 readings, not one per reading.
+  // The ingestor's server process reports its statistics when it ends, shortly after the
+  // ingestor exits: wait for that report.
+  const std::string writes =
+      "SELECT n_tup_ins + n_tup_upd FROM pg_stat_user_tables WHERE relname = 'machine_status'";
+  for (const auto until = std::chrono::steady_clock::now() + 20s;
+       count(writes) == 0 && std::chrono::steady_clock::now() < until;)
+    std::this_thread::sleep_for(50ms);
+  EXPECT_EQ(count(writes), 2);
+
+  // A late, older reading changes nothing; an older status changes the state, not the power;
+  // a newer status sets the power.
+  run_ingest(2, {{"t/c1/energy", energy(50, 99, 150)}, {"t/c1/status", status(60, false, 7)}});
+  EXPECT_EQ(value("SELECT current_power_kw || ' ' || energy_total_kwh || ' ' || is_running"
+                  " FROM machine_status"),
+            "42 201 false");
+  run_ingest(1, {{"t/c1/status", status(120, true, 55.5)}});
+  EXPECT_EQ(value("SELECT current_power_kw || ' ' || status || ' ' || last_reading_at"
+                  " FROM v_machines_current_status WHERE machine_id = '" +
+                  m1 + "'"),
+            "55.5 running 2024-06-01 00:01:41+00");  // last_seen: when the ingestor wrote it
+  // A machine heard only through readings has a row without a status time.
+  const std::string m2 = "c0000000-0000-0000-0000-000000000002";
+  run_ingest(1, {{"t/c2/energy", R"({"time":"2024-06-01T00:00:05Z","machine_id":")" + m2 +
+                                     R"(","power_kw":150,"energy_total_kwh":3})"}});
+  EXPECT_EQ(value("SELECT current_power_kw || ' ' || coalesce(time::text, 'no status') FROM"
+                  " machine_status WHERE machine_id = '" +
+                  m2 + "'"),
+            "150 no status");
 }
 
 }  // namespace
