@@ -231,5 +231,80 @@ TEST_F(ingest_truth, machine_status_follows_the_newest_reading_once_per_batch) {
             "150 no status");
 }
 
+// Issue 11: with the MANTIS layer, every measured signal of a reading is one narrow row of
+// mantis.sensor_data_raw in the EnMS rows' transaction, and failures and maintenance become
+// system_events, work orders and maintenance history.
+TEST_F(ingest_truth, mantis_layer_gets_narrow_rows_and_maintenance_records) {
+  std::string out;
+  ASSERT_EQ(run_command({FACTORYSIM_BINARY, "db", "init", "--db", db_, "--scenario",
+                         std::string(FACTORYSIM_SOURCE_DIR) + "/scenarios/demo-plant.yaml",
+                         "--profile", "enms,mantis"},
+                        out),
+            0)
+      << out;
+  std::vector<std::pair<std::string, std::string>> msgs;
+  for (int s = 1; s <= 30; ++s) {
+    char t[40];
+    std::snprintf(t, sizeof t, "2024-06-01T00:00:%02d.000Z", s);
+    msgs.emplace_back("t/c1/energy", energy(s, 40 + s, 100 + s));  // 3 keys measured
+    msgs.emplace_back("t/c1/production",
+                      head(t, s) + R"(,"production_count":2,"throughput_units_per_hour":720})");
+    msgs.emplace_back("t/c1/environmental",
+                      head(t, s) + R"(,"vibration_mm_s":2.5,"pressure_bar":7.1,"cop":3})");
+  }
+  msgs.emplace_back("t/c1/events", head("2024-06-01T00:01:00.000Z", 31) +
+                                       R"(,"event":"failure","component":"bearing"})");
+  msgs.emplace_back("t/c1/events",
+                    head("2024-06-01T00:02:00.000Z", 32) +
+                        R"(,"event":"maintenance_start","maintenance_type":"corrective",)"
+                        R"("component":"bearing","health_before":0,"work_order":"WO-9"})");
+  msgs.emplace_back("t/c1/events",
+                    head("2024-06-01T01:02:00.000Z", 33) +
+                        R"(,"event":"maintenance_end","maintenance_type":"corrective",)"
+                        R"("component":"bearing","health_after":1,"work_order":"WO-9",)"
+                        R"("duration_h":1})");
+  run_ingest(static_cast<long>(msgs.size()), msgs);
+  EXPECT_EQ(count("SELECT count(*) FROM ingest_rejects"), 0) << ingest_->log();
+  // 30 x (3 energy + 2 production + 3 environmental) measured values, each once.
+  EXPECT_EQ(count("SELECT count(*) FROM mantis.sensor_data_raw"), 30 * 8);
+  EXPECT_EQ(count("SELECT count(*) FROM mantis.sensor_data_raw r JOIN mantis.sensors s ON"
+                  " s.id = r.sensor_id WHERE s.asset_id = '" +
+                  m1 + "'"),
+            30 * 8);
+  // `cop` is no compressor key: registered on first sight, not dropped.
+  EXPECT_EQ(count("SELECT count(*) FROM mantis.sensors WHERE asset_id = '" + m1 +
+                  "' AND signal_key = 'cop' AND sensor_type = 'other'"),
+            1);
+  // The narrow values are the EnMS values.
+  EXPECT_EQ(count("SELECT count(*) FROM energy_readings e JOIN mantis.sensor_data_raw r ON"
+                  " r.time = e.time AND r.sensor_id = mantis.sensor_uuid(e.machine_id, 'power_kw')"
+                  " AND r.value = e.power_kw AND r.quality = 192"),
+            30);
+  EXPECT_EQ(value("SELECT string_agg(event_type || ' ' || severity, ', ' ORDER BY time) FROM"
+                  " mantis.system_events"),
+            "failure critical, maintenance_start info, maintenance_end info");
+  EXPECT_EQ(
+      value("SELECT work_order_code || ' ' || work_type || ' ' || status || ' ' || priority ||"
+            " ' ' || actual_start || ' ' || actual_end FROM mantis.work_orders"),
+      "WO-9 corrective completed high 2024-06-01 00:02:00+00 2024-06-01 01:02:00+00");
+  EXPECT_EQ(value("SELECT maintenance_type || ' ' || component || ' ' || health_after || ' ' ||"
+                  " duration_h || ' ' || completed_at FROM mantis.maintenance_history"),
+            "corrective bearing 1 1 2024-06-01 01:02:00+00");
+  EXPECT_EQ(value("SELECT anomaly_type || ' ' || resolved_at FROM mantis.anomalies"),
+            "bearing_failure 2024-06-01 01:02:00+00");
+  EXPECT_EQ(value("SELECT status FROM mantis.assets WHERE id = '" + m1 + "'"), "operational");
+  // A replay changes nothing in either layer.
+  const std::string state =
+      "SELECT (SELECT count(*) FROM mantis.sensor_data_raw) || ' ' || (SELECT count(*) FROM"
+      " mantis.system_events) || ' ' || (SELECT count(*) FROM mantis.maintenance_history) || ' ' ||"
+      " (SELECT max(updated_at) FROM mantis.work_orders) || ' ' || (SELECT status FROM"
+      " mantis.assets WHERE id = '" +
+      m1 + "') || ' ' || (SELECT count(*) FROM energy_readings)";
+  const std::string before = value(state);
+  run_ingest(static_cast<long>(msgs.size()), msgs);
+  EXPECT_EQ(value(state), before);
+  EXPECT_EQ(count("SELECT count(*) FROM ingest_rejects"), 0) << ingest_->log();
+}
+
 }  // namespace
 }  // namespace factorysim::test
