@@ -161,3 +161,35 @@ TEST(mantis, maintain_refreshes_rollups_and_keeps_each_series_for_its_period) {
   EXPECT_EQ(count(db, "SELECT count(*) FROM mantis.system_events"), 1);
   EXPECT_EQ(count(db, "SELECT count(*) FROM mantis.rul_predictions_ts"), 1);
 }
+
+// `loadgen --narrow` writes the energy values of each reading as narrow rows of the MANTIS
+// table, with the ids db init gave the sensors (its speed is bench/narrow_copy_bench.sh's).
+TEST(mantis, loadgen_narrow_writes_seven_rows_per_reading_with_the_sensor_ids) {
+  const std::string db = shared_server().create_database("mantisload");
+  init(db, {"--profile", "enms,mantis"});
+  std::string out;
+  ASSERT_EQ(run_command({FACTORYSIM_BINARY, "loadgen", "--db", db, "--scenario", demo, "--narrow",
+                         "--rows", "7000", "--batch-rows", "700"},
+                        out),
+            0)
+      << out;
+  EXPECT_EQ(count(db, "SELECT count(*) FROM mantis.sensor_data_raw"), 7000);
+  EXPECT_EQ(count(db,
+                  "SELECT count(*) FROM mantis.sensor_data_raw r JOIN mantis.sensors s ON"
+                  " s.id = r.sensor_id AND s.sensor_type IN ('power', 'energy', 'energy_meter',"
+                  " 'voltage', 'current', 'power_factor', 'frequency')"),
+            7000);
+  EXPECT_EQ(count(db,
+                  "SELECT count(*) FROM (SELECT time, s.asset_id FROM mantis.sensor_data_raw r"
+                  " JOIN mantis.sensors s ON s.id = r.sensor_id GROUP BY 1, 2"
+                  " HAVING count(*) <> 7) x"),
+            0);
+  // Without the layer it says what to do.
+  const std::string plain = shared_server().create_database("plainload");
+  init(plain, {});
+  EXPECT_EQ(run_command({FACTORYSIM_BINARY, "loadgen", "--db", plain, "--scenario", demo,
+                         "--narrow", "--rows", "70"},
+                        out),
+            1);
+  EXPECT_NE(out.find("--profile enms,mantis"), std::string::npos) << out;
+}
