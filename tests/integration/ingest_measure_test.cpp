@@ -60,7 +60,7 @@ class v5_publisher {
     mosquitto_destroy(mosq_);
   }
   void publish(const std::string& topic, const std::string& payload, std::int64_t sched_us = 0,
-               std::int64_t sent_us = 0) {
+               std::int64_t sent_us = 0, int qos = 1) {
     mosquitto_property* props = nullptr;
     if (sched_us != 0) {
       mosquitto_property_add_string_pair(&props, MQTT_PROP_USER_PROPERTY, "fs-sched-us",
@@ -69,11 +69,11 @@ class v5_publisher {
                                          std::to_string(sent_us).c_str());
     }
     const int rc = mosquitto_publish_v5(mosq_, nullptr, topic.c_str(),
-                                        static_cast<int>(payload.size()), payload.data(), 1,
+                                        static_cast<int>(payload.size()), payload.data(), qos,
                                         false, props);
     mosquitto_property_free_all(&props);
     if (rc != MOSQ_ERR_SUCCESS) throw std::runtime_error("publish failed");
-    ++sent_;
+    if (qos > 0) ++sent_;
   }
   bool wait_acked(std::chrono::milliseconds timeout) {
     const auto end = std::chrono::steady_clock::now() + timeout;
@@ -184,7 +184,7 @@ const nlohmann::json& stream_entry(const nlohmann::json& summary, const std::str
   throw std::runtime_error("no stream entry for " + machine + " " + stream);
 }
 
-TEST_F(ingest_measure, DISABLED_loss_the_broker_causes_is_reported_exactly_as_sql_finds_it) {
+TEST_F(ingest_measure, loss_the_broker_causes_is_reported_exactly_as_sql_finds_it) {
   // A broker that queues at most 5 messages per client beyond the 10 in flight drops the
   // rest while the ingestor is frozen (SIGSTOP): real loss, chosen by the broker.
   mosquitto_server_options bo;
@@ -200,10 +200,12 @@ TEST_F(ingest_measure, DISABLED_loss_the_broker_causes_is_reported_exactly_as_sq
   ASSERT_TRUE(pub.wait_acked(30s));
   ingest->signal(SIGCONT);
   // What the broker kept arrives; then a tail, one message at a time so that none of it can
-  // be dropped: the drops become gaps, not a cut-off end.
+  // be dropped: the drops become gaps, not a cut-off end. The tail goes at QoS 0: here
+  // mosquitto 2.0.11 delivered no further QoS 1 message to the client once it had dropped
+  // some for max_queued_messages (seen, not traced to its source); QoS 0 still gets through.
   for (long seq = frozen_seqs + 1; seq <= frozen_seqs + tail_seqs; ++seq)
     for (const auto& m : machines_) {
-      pub.publish("factory/measure/" + m + "/energy", energy_payload(m, seq));
+      pub.publish("factory/measure/" + m + "/energy", energy_payload(m, seq), 0, 0, 0);
       ASSERT_TRUE(wait_seq(m, seq, 60s)) << ingest->log();
     }
 
