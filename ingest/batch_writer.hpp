@@ -31,6 +31,7 @@ struct pending_message {
   unix_us received_us = 0;
   decode_result result;
   std::uint64_t delivery_seq = 0;  ///< the MQTT subscriber's number; 0 = replayed from the spool
+  unix_us scheduled_us = 0;  ///< the fs-sched-us user property (issue 9); 0 = none
   /// The payload was too large to hold: its size and SHA-256 (32 raw bytes) stand for it.
   bool truncated = false;
   std::uint64_t payload_bytes = 0;

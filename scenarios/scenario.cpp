@@ -173,9 +173,10 @@ class scenario_reader {
     const std::string path = "mqtt";
     if (!c_.check_map(n, path,
                       {"host", "port", "qos", "client", "version", "client_id", "username",
-                       "password", "credentials_file", "tls", "keepalive_s", "max_inflight",
-                       "retain_status", "reconnect_min_s", "reconnect_max_s",
-                       "sessions_per_machine_limit", "shared_sessions"}))
+                       "password", "credentials_file", "tls",
+                       "keepalive_s", "max_inflight", "retain_status", "reconnect_min_s",
+                       "reconnect_max_s", "sessions_per_machine_limit", "shared_sessions",
+                       "stamp_send_time"}))
       return;
     if (auto v = c_.get_string(n, "host", path, false, false)) m.host = *v;
     if (auto v = c_.get_integer(n, "port", path, between(1, 65535))) m.port = static_cast<int>(*v);
@@ -210,6 +211,7 @@ class scenario_reader {
     if (auto v = c_.get_integer(n, "max_inflight", path, between(1, 65535)))
       m.max_inflight = static_cast<int>(*v);
     if (auto v = c_.get_bool(n, "retain_status", path)) m.retain_status = *v;
+    if (auto v = c_.get_bool(n, "stamp_send_time", path)) m.stamp_send_time = *v;
     if (auto v = c_.get_number(n, "reconnect_min_s", path, above_up_to(0, 3600)))
       m.reconnect_min_s = *v;
     if (auto v = c_.get_number(n, "reconnect_max_s", path, above_up_to(0, 3600)))

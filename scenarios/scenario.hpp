@@ -93,6 +93,9 @@ struct mqtt_settings {
   /// above it, `shared_sessions` sessions carry all machines (see sim/README.md).
   int sessions_per_machine_limit = 64;
   int shared_sessions = 4;
+  /// In-band timing (`--stamp-send-time`, docs/topics.md): every PUBLISH carries the MQTT 5
+  /// user properties fs-sched-us and fs-sent-us. Needs MQTT 5 and the native client.
+  bool stamp_send_time = false;
 };
 
 struct scenario {
