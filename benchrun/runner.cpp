@@ -94,6 +94,7 @@ struct ingest_scrape {
 
 ingest_scrape scrape_ingestors(const std::vector<ingestor_child>& ingestors) {
   ingest_scrape s;
+  if (ingestors.empty()) return s;
   for (const auto& in : ingestors) {
     if (in.metrics_port == 0) return {};
     http_response r;
