@@ -71,6 +71,7 @@ compare_result compare_reports(const json& old_report, const json& new_report, d
       {"p99.9 publish->commit ms", "results/latency_ms/publish_to_committed/p999", 0},
       {"p99 publish->received ms", "results/latency_ms/publish_to_received/p99", -1},
       {"lost", "results/accounting/lost", 0},
+      {"end to end / broker only", "results/ratio_to_reference/committed_rows_per_s", 0},
   };
   compare_result out;
   std::ostringstream t;
@@ -160,6 +161,12 @@ std::string summary_text(const json& report) {
   if (const json* m = at_path(report, "results/max_sustainable/rate_per_s"); m && m->is_number())
     s << "bench: max sustainable " << fmt(m->get<double>()) << " rows/s at p99 "
       << num("results/max_sustainable/p99_ms") << " ms (SLO " << num("results/max_sustainable/slo_ms") << " ms)\n";
+  if (at_path(report, "results/reference"))
+    s << "bench: reference (broker only, same load): received "
+      << num("results/reference/throughput/received_per_s") << " msg/s, p99 publish->received "
+      << num("results/reference/latency_ms/publish_to_received/p99") << " ms; end to end / reference: "
+      << num("results/ratio_to_reference/committed_rows_per_s") << " (committed rows), "
+      << num("results/ratio_to_reference/received_per_s") << " (received)\n";
   for (const auto& e : r.value("errors", json::array())) s << "bench: error: " << e.get<std::string>() << "\n";
   return s.str();
 }

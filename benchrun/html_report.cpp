@@ -126,6 +126,10 @@ std::string render_html(const json& report) {
   row("published msg/s", tp.value("published_per_s", json()));
   row("received msg/s", tp.value("received_per_s", json()));
   row("committed rows/s", tp.value("committed_rows_per_s", json()));
+  if (r.contains("reference") && r["reference"].is_object()) {
+    row("broker only (reference) msg/s", r["reference"].value("/throughput/received_per_s"_json_pointer, json()));
+    row("end to end / broker only", r.value("/ratio_to_reference/committed_rows_per_s"_json_pointer, json()));
+  }
   if (r.contains("max_sustainable") && r["max_sustainable"].is_object()) {
     row("max sustainable rows/s", r["max_sustainable"].value("rate_per_s", json()));
     row("p99 at that rate, ms", r["max_sustainable"].value("p99_ms", json()));

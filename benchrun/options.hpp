@@ -14,6 +14,7 @@ struct bench_options {
   std::optional<std::string> db;         ///< the user's database (conninfo)
   int ingestors = 1;                     ///< > 1: an MQTT v5 shared subscription group
   bool no_ingest = false;                ///< broker-only: the reference subscriber
+  bool with_reference = false;           ///< a --no-ingest run first, same load; the ratio
   std::optional<std::size_t> machines;   ///< replicas of every machine entry
   int qos = 1;
   std::optional<double> rate_per_s;      ///< constant target rate (else the scenario's profile)

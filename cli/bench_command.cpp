@@ -56,6 +56,8 @@ void add_bench_command(CLI::App& app, int& exit_code, int argc, char** argv) {
       ->check(CLI::Range(1, 64));
   cmd->add_flag("--no-ingest", o.no_ingest,
                 "broker only: a mosquitto_sub -q 1 reference subscriber instead of ingest + DB");
+  cmd->add_flag("--with-reference", o.with_reference,
+                "first the same load broker-only (--no-ingest), then end to end: both and their ratio");
   cmd->add_option("--machines", o.machines, "replicas of every machine entry")
       ->check(CLI::Range(1, 100000));
   cmd->add_option("--qos", o.qos, "QoS of every publish")->check(CLI::Range(0, 2));

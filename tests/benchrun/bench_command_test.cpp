@@ -7,6 +7,11 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include <signal.h>
+
+#include <thread>
+
+#include "benchrun/process.hpp"
 #include "tests/support/child_process.hpp"
 #include "tests/support/free_port.hpp"
 
@@ -208,6 +213,37 @@ TEST(bench_command, the_html_report_draws_its_charts_in_headless_chromium) {
   }
   EXPECT_GE(paths, 3u) << dom.out.substr(0, 4000);
   EXPECT_NE(dom.out.find(" d=\"M"), std::string::npos);
+}
+
+TEST(bench_command, ctrl_c_writes_a_partial_report_marked_incomplete) {
+  temp_dir dir;
+  const std::string log = dir.path + "/bench.log", report_file = dir.path + "/r.json";
+  auto bench = benchrun::child::spawn(
+      {FACTORYSIM_BINARY, "bench", "--no-ingest", "--machines", "50", "--rate", "500",
+       "--duration", "600", "--warmup", "0", "--json", report_file},
+      benchrun::logging_to(log));
+  // Interrupted once the load runs: its first progress line (every 5 s off a terminal).
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  const auto log_text = [&] {
+    std::ifstream in(log);
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  };
+  while (log_text().find(" s target ") == std::string::npos) {
+    ASSERT_TRUE(bench.running()) << log_text();
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << log_text();
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  bench.signal(SIGINT);
+  const auto status = bench.wait_for(std::chrono::seconds(60));
+  ASSERT_TRUE(status.has_value()) << log_text();
+  EXPECT_EQ(*status, 0) << log_text();
+  const json report = read_json(report_file);
+  EXPECT_FALSE(report.at("complete").get<bool>());
+  EXPECT_EQ(report.at("results").at("stop_reason"), "interrupted");
+  EXPECT_GE(report.at("results").at("timeline").size(), 4u);
+  // What was published before the interrupt is still accounted for.
+  EXPECT_EQ(report.at("results").at("accounting").at("lost"), 0);
+  EXPECT_NE(log_text().find("INCOMPLETE"), std::string::npos);
 }
 
 }  // namespace
