@@ -174,6 +174,24 @@ TEST(bench_command, a_short_end_to_end_run_accounts_for_every_reading_and_sql_ag
   EXPECT_NE(r.err.find("SQL check agrees"), std::string::npos) << r.err;
 }
 
+TEST(bench_command, two_ingestors_share_the_stream_and_sql_still_finds_every_row) {
+  temp_dir dir;
+  const auto r = run_factorysim_child(
+      {"bench", "--ingestors", "2", "--machines", "50", "--rate", "900", "--duration", "2",
+       "--warmup", "1", "--no-progress", "--json", dir.path + "/r.json"},
+      with_timeout(300));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const json report = read_json(dir.path + "/r.json");
+  expect_report_structure(report);
+  const json& res = report.at("results");
+  EXPECT_TRUE(res.at("resources").contains("ingestor-0"));
+  EXPECT_TRUE(res.at("resources").contains("ingestor-1"));
+  const json& sql = res.at("sql_check");
+  EXPECT_TRUE(sql.at("agrees").get<bool>()) << sql.dump();
+  EXPECT_EQ(sql.at("lost_rows"), 0);
+  EXPECT_EQ(sql.at("stored_rows"), sql.at("published_rows"));
+}
+
 TEST(bench_command, broker_only_counts_every_message_at_a_reference_subscriber) {
   temp_dir dir;
   const auto r = run_factorysim_child({"bench", "--no-ingest", "--machines", "100", "--rate",
