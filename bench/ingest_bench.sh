@@ -7,10 +7,12 @@
 #     the price of duplicate-proofing;
 #  3. MQTT end to end: `factorysim run` (bench/ingest_e2e.yaml: 2,000 compressors, QoS 1,
 #     15 simulated minutes = 5.4 M readings) -> mosquitto -> `factorysim ingest` -> PostgreSQL:
-#     rows/s from the first publish to the last commit, the per-second commit rates, rows lost.
+#     rows/s from the first publish to the last commit, the per-second commit rates, rows lost;
+#  4. the broker-only reference of the same run: the same simulator into `mosquitto_sub -q 1`
+#     (readings/s until the last arrived), and the ratio end to end / broker only (goal >= 0.9).
 #   bench/ingest_bench.sh [BUILD_DIR]        (default: build)
 # Env: E2E_SCENARIO (default bench/ingest_e2e.yaml) and E2E_EXPECTED (its readings), DB_INIT_ARGS (extra `db init` options, e.g.
-# --no-timeseries-fk), ROWS (default 2000000), WORKERS (2), BATCH_ROWS (20000), SKIP_COPY=1 / SKIP_E2E=1 (skip a
+# --no-timeseries-fk), ROWS (default 2000000), WORKERS (2), BATCH_ROWS (20000), SKIP_COPY=1 / SKIP_E2E=1 / SKIP_BROKER_ONLY=1 (skip a
 # part), KEEP=1 (keep the temp dir).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -160,3 +162,25 @@ if [ "$got" != "$expected" ]; then
   echo "ingest_bench: LOST $((expected - got)) readings; logs kept in $work (ingest.log, run.log, mosquitto/log)" >&2
   exit 1
 fi
+e2e_rate=$(python3 -c "print($got / ($t1 - $t0))")
+[ -n "${SKIP_BROKER_ONLY:-}" ] && exit 0
+
+# --- the broker-only reference: the same simulator into `mosquitto_sub -q 1` -------------------
+# Same scenario, same broker, same session layout; a QoS 1 subscriber that only counts. Rate:
+# readings received from the first publish until the last one arrived.
+mosquitto_sub -p "$port" -q 1 -i bench-broker-only -t '#' -v 2>/dev/null |
+  awk -v n="$expected" '$1 ~ /\/(energy|production|environmental)$/ { if (++c == n) { print c; fflush(); exit } }' \
+  >"$work/sub.count" &
+sub_pid=$!
+pids+=($sub_pid)
+sleep 1
+t0=$(now)
+"$bin" run "$scenario" --mqtt-port "$port" --control off --no-progress 2>"$work/run-broker-only.log"
+wait "$sub_pid" 2>/dev/null || true
+t1=$(now)
+received=$(cat "$work/sub.count" 2>/dev/null || echo 0)
+broker_rate=$(python3 -c "print($received / ($t1 - $t0))")
+printf 'broker only (mosquitto_sub -q 1): %10.0f readings/s (%s of %s received in %.1f s)\n' \
+  "$broker_rate" "$received" "$expected" "$(python3 -c "print($t1 - $t0)")"
+printf 'ratio end to end / broker only:   %10.2f         (goal >= 0.90)\n' \
+  "$(python3 -c "print($e2e_rate / $broker_rate)")"

@@ -11,7 +11,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/data_paths.hpp"
-#include "ingest/db_init.hpp"
+#include "schema/db_init.hpp"
 #include "scenarios/scenario.hpp"
 
 namespace factorysim::cli {
@@ -74,8 +74,8 @@ int guarded(const char* command, Body&& body) {
   }
 }
 
-ingest::migrate_options migrate_options_of(const db_args& a) {
-  ingest::migrate_options m;
+schema::migrate_options migrate_options_of(const db_args& a) {
+  schema::migrate_options m;
   m.schema = a.schema;
   m.force = a.force;
   m.backend = a.backend;
@@ -88,7 +88,7 @@ std::string count_of(long long n, const char* one, const char* many) {
   return std::to_string(n) + " " + (n == 1 ? one : many);
 }
 
-void print_migrations(const ingest::migrate_report& r) {
+void print_migrations(const schema::migrate_report& r) {
   std::cerr << "db: backend " << r.backend << "; applied "
             << count_of(static_cast<long long>(r.applied.size()), "migration", "migrations")
             << " (" << join(r.applied) << "), " << r.skipped.size() << " already current\n";
@@ -96,14 +96,14 @@ void print_migrations(const ingest::migrate_report& r) {
 
 int run_init(const db_args& a) {
   return guarded("db init", [&] {
-    ingest::db_init_options o;
+    schema::db_init_options o;
     o.conninfo = a.conninfo;
     o.scenario_file = resolve_scenario(a.scenario);
     if (a.sql_dir) o.sql_dir = *a.sql_dir;
     o.migrate = migrate_options_of(a);
     o.partitions_ahead = std::chrono::days{a.ahead_days};
-    std::cerr << "db: migrations from " << ingest::find_sql_dir(o.sql_dir).string() << '\n';
-    ingest::db_init_report r;
+    std::cerr << "db: migrations from " << schema::find_sql_dir(o.sql_dir).string() << '\n';
+    schema::db_init_report r;
     if (a.replicas) {
       // ---- issue 13: `db init --replicas N` upserts the machines `run --replicas N` publishes;
       // db_init() reads the file without load options, so its steps are taken here.
@@ -112,16 +112,16 @@ int run_init(const db_args& a) {
       scenarios::load_options lo;
       lo.replicas = a.replicas;
       const scenarios::scenario s = scenarios::load_scenario(o.scenario_file, lo);
-      const auto files = ingest::load_migrations(ingest::find_sql_dir(o.sql_dir));
+      const auto files = schema::load_migrations(schema::find_sql_dir(o.sql_dir));
       pqxx::connection c{o.conninfo};
-      r.migrations = ingest::apply_migrations(c, files, o.migrate);
+      r.migrations = schema::apply_migrations(c, files, o.migrate);
       for (const auto& [from, to] :
-           ingest::partition_ranges(s, std::chrono::system_clock::now(), o.partitions_ahead))
-        r.partitions_created += ingest::ensure_partitions(c, from, to);
-      r.seed = ingest::upsert_scenario(c, s);
+           schema::partition_ranges(s, std::chrono::system_clock::now(), o.partitions_ahead))
+        r.partitions_created += schema::ensure_partitions(c, from, to);
+      r.seed = schema::upsert_scenario(c, s);
       // ---- end issue 13
     } else {
-      r = ingest::db_init(o);
+      r = schema::db_init(o);
     }
     print_migrations(r.migrations);
     std::cerr << "db: " << count_of(r.partitions_created, "partition", "partitions")
@@ -137,9 +137,9 @@ int run_init(const db_args& a) {
 
 int run_migrate(const db_args& a) {
   return guarded("db migrate", [&] {
-    const auto files = ingest::load_migrations(ingest::find_sql_dir(a.sql_dir));
+    const auto files = schema::load_migrations(schema::find_sql_dir(a.sql_dir));
     pqxx::connection c{a.conninfo};
-    print_migrations(ingest::apply_migrations(c, files, migrate_options_of(a)));
+    print_migrations(schema::apply_migrations(c, files, migrate_options_of(a)));
     return 0;
   });
 }
@@ -147,8 +147,8 @@ int run_migrate(const db_args& a) {
 int run_maintain(const db_args& a) {
   return guarded("db maintain", [&] {
     pqxx::connection c{a.conninfo};
-    ingest::use_schema(c, a.schema);
-    ingest::maintain_options o;
+    schema::use_schema(c, a.schema);
+    schema::maintain_options o;
     o.partitions_ahead = std::chrono::days{a.ahead_days};
     o.refresh_window = std::chrono::hours{a.refresh_hours};
     o.retention = !a.no_retention;
@@ -156,7 +156,7 @@ int run_maintain(const db_args& a) {
     std::signal(SIGINT, on_stop_signal);
     std::signal(SIGTERM, on_stop_signal);
     for (;;) {
-      const auto r = ingest::maintain(c, o, std::chrono::system_clock::now());
+      const auto r = schema::maintain(c, o, std::chrono::system_clock::now());
       std::cerr << "db maintain: " << count_of(r.partitions_created, "partition", "partitions")
                 << " created, " << count_of(r.rollup_buckets, "rollup bucket", "rollup buckets")
                 << " written, "

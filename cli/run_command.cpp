@@ -19,7 +19,7 @@
 #include "cli/version.hpp"
 #include "scenarios/scenario.hpp"
 #include "scenarios/text_formats.hpp"
-#include "sim/control_endpoint.hpp"
+#include "control/endpoint.hpp"
 #include "sim/engine.hpp"
 #include "sim/file_sink.hpp"
 #include "sim/mqtt_sink.hpp"
@@ -227,14 +227,14 @@ int run(const run_args& a_in) {
   std::cerr << std::endl;
   std::cerr << "factorysim: " << sim::expected_rate_line(expected) << std::endl;
 
-  std::unique_ptr<sim::control_endpoint> control;
+  std::unique_ptr<control::control_endpoint> control;
   try {
-    control = sim::attach_control(
+    control = control::attach_control(
         io, *engine,
-        {a.control.value_or(std::string(sim::default_control_listen)), a.control.has_value(),
+        {a.control.value_or(std::string(control::default_control_listen)), a.control.has_value(),
          a.control_token},
         std::cerr);
-  } catch (const sim::control_start_error& e) {
+  } catch (const control::control_start_error& e) {
     std::cerr << "factorysim run: " << e.what() << '\n';
     return e.exit_code();
   }

@@ -37,7 +37,9 @@ constexpr const char* create_events_stage =
     " time timestamptz NOT NULL, machine_id uuid NOT NULL, seq bigint, is_start boolean,"
     " fault_id bigint, anomaly_type text, severity text, severity_value double precision,"
     " metric_name text, signals text[], started_at timestamptz, ended_at timestamptz,"
-    " source text) ON COMMIT DELETE ROWS";
+    " source text, kind text NOT NULL, component text, maintenance_type text, work_order text,"
+    " health_before double precision, health_after double precision,"
+    " duration_h double precision) ON COMMIT DELETE ROWS";
 
 // The newest status per machine wins; an older one (a late redelivery) never overwrites a
 // newer state.
@@ -57,6 +59,7 @@ constexpr const char* upsert_status =
 // A fault row is keyed by (machine_id, anomaly_type, detected_at = started_at): the end
 // event repeats both, so an end whose start was never seen still yields one row, and
 // replays change nothing. Start and end of one fault in the same batch merge into one row.
+// A failure opens a `<component>_failure` row at its time (see resolve_failures).
 constexpr const char* insert_events =
     "INSERT INTO anomalies AS a (machine_id, detected_at, resolved_at, anomaly_type, severity,"
     " severity_value, metric_name, signals, fault_id, source)"
@@ -64,15 +67,51 @@ constexpr const char* insert_events =
     " max(ended_at) OVER (PARTITION BY machine_id, anomaly_type, started_at), anomaly_type,"
     " coalesce(severity, 'warning')::alert_level, severity_value, metric_name,"
     " coalesce(signals, '{}'), fault_id, source"
-    " FROM ingest_stage_events ORDER BY machine_id, anomaly_type, started_at, is_start DESC"
-" ON CONFLICT (machine_id, anomaly_type, detected_at) DO UPDATE SET"
+    " FROM ingest_stage_events WHERE kind IN ('start', 'end', 'failure')"
+    " ORDER BY machine_id, anomaly_type, started_at, is_start DESC"
+    " ON CONFLICT (machine_id, anomaly_type, detected_at) DO UPDATE SET"
     " resolved_at = coalesce(excluded.resolved_at, a.resolved_at),"
     " severity_value = coalesce(a.severity_value, excluded.severity_value),"
     " metric_name = coalesce(a.metric_name, excluded.metric_name),"
     " fault_id = coalesce(a.fault_id, excluded.fault_id),"
     " source = coalesce(a.source, excluded.source)"
     " WHERE a.resolved_at IS DISTINCT FROM coalesce(excluded.resolved_at, a.resolved_at)"
-    " OR a.fault_id IS NULL";
+    " OR (a.fault_id IS NULL AND excluded.fault_id IS NOT NULL)";
+
+// A maintenance that ends restores the component: the failures it covers are resolved then.
+// Runs after insert_events, so a failure and its repair in one batch work too.
+constexpr const char* resolve_failures =
+    "UPDATE anomalies a SET resolved_at = m.time"
+    " FROM (SELECT machine_id, component, min(time) AS time FROM ingest_stage_events"
+    " WHERE kind = 'maintenance_end' GROUP BY machine_id, component) m"
+    " WHERE a.machine_id = m.machine_id AND a.resolved_at IS NULL AND a.detected_at <= m.time"
+    " AND a.fault_id IS NULL AND a.anomaly_type LIKE '%\\_failure'"
+    " AND (m.component = 'all' OR a.anomaly_type = m.component || '_failure')";
+
+// One row per (machine, work order); start and end of one order in a batch merge, replays
+// change nothing.
+constexpr const char* upsert_maintenance =
+    "INSERT INTO maintenance_events AS e (machine_id, work_order, maintenance_type, component,"
+    " started_at, ended_at, health_before, health_after, duration_h)"
+    " SELECT machine_id, work_order, max(maintenance_type), coalesce(max(component), 'all'),"
+    " min(time) FILTER (WHERE kind = 'maintenance_start'),"
+    " max(time) FILTER (WHERE kind = 'maintenance_end'),"
+    " coalesce(max(health_before) FILTER (WHERE kind = 'maintenance_start'), max(health_before)),"
+    " max(health_after) FILTER (WHERE kind = 'maintenance_end'),"
+    " coalesce(max(duration_h) FILTER (WHERE kind = 'maintenance_end'), max(duration_h))"
+    " FROM ingest_stage_events WHERE kind IN ('maintenance_start', 'maintenance_end')"
+    " GROUP BY machine_id, work_order"
+    " ON CONFLICT (machine_id, work_order) DO UPDATE SET"
+    " started_at = coalesce(e.started_at, excluded.started_at),"
+    " ended_at = coalesce(excluded.ended_at, e.ended_at),"
+    " health_before = coalesce(e.health_before, excluded.health_before),"
+    " health_after = coalesce(excluded.health_after, e.health_after),"
+    " duration_h = coalesce(excluded.duration_h, e.duration_h)"
+    " WHERE (e.started_at, e.ended_at, e.health_before, e.health_after, e.duration_h)"
+    " IS DISTINCT FROM (coalesce(e.started_at, excluded.started_at),"
+    " coalesce(excluded.ended_at, e.ended_at), coalesce(e.health_before, excluded.health_before),"
+    " coalesce(excluded.health_after, e.health_after), coalesce(excluded.duration_h, "
+    "e.duration_h))";
 
 // Dead letters are stored once per (topic, payload digest): a redelivered or replayed bad
 // message adds nothing. The digest of a payload we hold is computed by the database.
@@ -97,9 +136,9 @@ batch_writer::batch_writer(std::string conninfo, batch_writer_options options)
       energy_(table_codec<energy_row>("energy_readings", energy_columns()), options.mode),
       production_(table_codec<production_row>("production_data", production_columns()),
                   options.mode),
-      environmental_(
-          table_codec<environmental_row>("environmental_data", environmental_columns()),
-          options.mode),
+      environmental_(table_codec<environmental_row>("environmental_data", environmental_columns()),
+                     options.mode),
+      truth_(table_codec<truth_row>("health_truth", truth_columns()), options.mode),
       reject_codec_("ingest_stage_rejects", reject_stage_columns()),
       status_codec_("ingest_stage_status", status_stage_columns()),
       event_codec_("ingest_stage_events", event_stage_columns()) {}
@@ -114,6 +153,7 @@ void batch_writer::connect() {
   energy_.prepare(*db);
   production_.prepare(*db);
   environmental_.prepare(*db);
+  truth_.prepare(*db);
   db->exec(create_rejects_stage);
   db->exec(create_status_stage);
   db->exec(create_events_stage);
@@ -218,6 +258,7 @@ void batch_writer::write_once(std::span<pending_message> batch, batch_outcome& o
   energy_.clear();
   production_.clear();
   environmental_.clear();
+  truth_.clear();
   rejects_buffer_.clear();
   for (const auto& m : batch) {
     if (const auto* rej = std::get_if<reject>(&m.result)) {
@@ -247,6 +288,9 @@ void batch_writer::write_once(std::span<pending_message> batch, batch_outcome& o
         if (events_buffer_.tuples() == 0) events_buffer_.begin();
         event_codec_.encode(events_buffer_, std::get<event_row>(row));
         break;
+      case stream::truth:
+        truth_.add(std::get<truth_row>(row));
+        break;
     }
   }
   db_->exec("BEGIN");
@@ -255,6 +299,7 @@ void batch_writer::write_once(std::span<pending_message> batch, batch_outcome& o
       production_.flush(*db_, staged).inserted;
   mine.inserted[static_cast<std::size_t>(stream::environmental)] =
       environmental_.flush(*db_, staged).inserted;
+  mine.inserted[static_cast<std::size_t>(stream::truth)] = truth_.flush(*db_, staged).inserted;
   if (status_buffer_.tuples() > 0) {
     status_buffer_.finish();
     db_->copy_in("COPY ingest_stage_status (" + status_codec_.column_list() +
@@ -267,7 +312,10 @@ void batch_writer::write_once(std::span<pending_message> batch, batch_outcome& o
     db_->copy_in("COPY ingest_stage_events (" + event_codec_.column_list() +
                      ") FROM STDIN (FORMAT binary)",
                  events_buffer_.data());
-    mine.inserted[static_cast<std::size_t>(stream::events)] = db_->exec(insert_events);
+    // Counted as rows of anomalies and maintenance_events that changed.
+    mine.inserted[static_cast<std::size_t>(stream::events)] =
+        db_->exec(insert_events) + db_->exec(upsert_maintenance);
+    db_->exec(resolve_failures);
   }
   if (rejects_buffer_.tuples() > 0) {
     rejects_buffer_.finish();

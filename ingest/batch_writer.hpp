@@ -101,6 +101,7 @@ class batch_writer {
   copy_writer<energy_row> energy_;
   copy_writer<production_row> production_;
   copy_writer<environmental_row> environmental_;
+  copy_writer<truth_row> truth_;
   copy_buffer rejects_buffer_;
   table_codec<reject_row> reject_codec_;
   copy_buffer status_buffer_;

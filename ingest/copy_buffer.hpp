@@ -83,6 +83,12 @@ class copy_buffer {
     put_be32(1);   // lower bound
     for (const auto& s : items) put_text(s);
   }
+  /// jsonb: version byte 1, then the JSON text (jsonb_recv parses it).
+  void put_jsonb(std::string_view json_text) {
+    put_be32(static_cast<std::uint32_t>(json_text.size() + 1));
+    data_.push_back('\x01');
+    data_.append(json_text);
+  }
   /// int8 or NULL.
   void put_int8_or_null(const std::optional<std::int64_t>& v) {
     if (!v) return put_null();

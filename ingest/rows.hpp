@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -22,10 +23,11 @@ using unix_us = std::int64_t;
 /// Marks a float column that the message did not carry (written as NULL).
 inline constexpr double missing = std::numeric_limits<double>::quiet_NaN();
 
-/// The stream a topic suffix names: T/energy, T/production, ...
-enum class stream : std::uint8_t { energy, production, environmental, status, events };
+/// The stream a topic suffix names: T/energy, T/production, ... (T/truth: the simulator's
+/// ground-truth health, docs/topics.md).
+enum class stream : std::uint8_t { energy, production, environmental, status, events, truth };
 /// Number of streams (for per-stream arrays).
-inline constexpr std::size_t stream_count = 5;
+inline constexpr std::size_t stream_count = 6;
 
 /// "energy", "production", ...
 std::string_view to_string(stream s) noexcept;
@@ -88,10 +90,23 @@ struct status_row {
   double energy_total_kwh = missing;
 };
 
-/// T/events -> anomalies (fault start/end ground truth).
+/// The `event` value of a T/events message.
+enum class event_kind : std::uint8_t {
+  start,              ///< a fault began
+  end,                ///< a fault ended
+  failure,            ///< the machine tripped (a component reached its failure threshold)
+  maintenance_start,  ///< a work order began
+  maintenance_end,    ///< a work order ended
+};
+/// "start", "end", "failure", ...
+std::string_view to_string(event_kind k) noexcept;
+
+/// T/events -> anomalies (fault start/end and failures, the ground truth) and
+/// maintenance_events (maintenance start/end).
 struct event_row {
   row_header h;
-  bool is_start = true;  ///< "event": "start" | "end"
+  event_kind kind = event_kind::start;
+  bool is_start = true;  ///< kind is start (or another kind that opens a record)
   std::int64_t fault_id = 0;
   std::string anomaly_type;
   std::string severity;  ///< normal | warning | critical; empty = absent
@@ -101,11 +116,32 @@ struct event_row {
   std::optional<unix_us> started_at_us;
   std::optional<unix_us> ended_at_us;
   std::string source;
+  // failure / maintenance_* keys (empty / missing when absent)
+  std::string component;         ///< failed or maintained component, or "all"
+  std::string maintenance_type;  ///< preventive | corrective
+  std::string work_order;        ///< stable work-order id
+  double health_before = missing;
+  double health_after = missing;
+  double duration_h = missing;
 };
 
-/// One decoded message of any stream.
-using decoded_row = std::variant<energy_row, production_row, environmental_row, status_row,
-                                 event_row>;
+/// T/truth -> health_truth: the simulator's hidden health state, once per energy interval.
+struct truth_row {
+  row_header h;
+  double health_index = missing;   ///< 0..1, the minimum over components
+  std::string limiting_component;  ///< empty = absent
+  double rul_operating_h = missing;
+  double rul_calendar_h = missing;
+  std::optional<bool> failed;
+  std::vector<std::string> active_faults;
+  std::vector<std::string> faulted_signals;
+  /// `health_<component>` keys in payload order: (component, health 0..1).
+  std::vector<std::pair<std::string, double>> component_health;
+};
+
+/// One decoded message of any stream (alternative index == stream index).
+using decoded_row =
+    std::variant<energy_row, production_row, environmental_row, status_row, event_row, truth_row>;
 
 /// Header of any decoded row.
 const row_header& header_of(const decoded_row& r) noexcept;

@@ -1,5 +1,8 @@
 #include "ingest/table_codec.hpp"
 
+#include <charconv>
+#include <cstdio>
+
 namespace factorysim::ingest {
 namespace {
 
@@ -107,21 +110,94 @@ constexpr col<event_row> event_table[] = {
     {"machine_id", put_machine<event_row>, true},
     {"seq", put_seq<event_row>, true},
     {"is_start", [](copy_buffer& b, const event_row& r) { b.put_bool(r.is_start); }, true},
-    {"fault_id", [](copy_buffer& b, const event_row& r) { b.put_int8(r.fault_id); }, true},
-    {"anomaly_type",
-     [](copy_buffer& b, const event_row& r) { b.put_text_or_null(r.anomaly_type); }, true},
-    {"severity", [](copy_buffer& b, const event_row& r) { b.put_text_or_null(r.severity); },
+    {"fault_id",
+     [](copy_buffer& b, const event_row& r) {
+       // Only fault start/end carry a fault id.
+       if (r.kind == event_kind::start || r.kind == event_kind::end)
+         b.put_int8(r.fault_id);
+       else
+         b.put_null();
+     },
      true},
+    {"anomaly_type", [](copy_buffer& b, const event_row& r) { b.put_text_or_null(r.anomaly_type); },
+     true},
+    {"severity", [](copy_buffer& b, const event_row& r) { b.put_text_or_null(r.severity); }, true},
     {"severity_value",
      [](copy_buffer& b, const event_row& r) { b.put_float8_or_null(r.severity_value); }, true},
-    {"metric_name",
-     [](copy_buffer& b, const event_row& r) { b.put_text_or_null(r.metric_name); }, true},
+    {"metric_name", [](copy_buffer& b, const event_row& r) { b.put_text_or_null(r.metric_name); },
+     true},
     {"signals", [](copy_buffer& b, const event_row& r) { b.put_text_array(r.signals); }, true},
     {"started_at", [](copy_buffer& b, const event_row& r) { put_opt_time(b, r.started_at_us); },
      true},
-    {"ended_at", [](copy_buffer& b, const event_row& r) { put_opt_time(b, r.ended_at_us); },
-     true},
+    {"ended_at", [](copy_buffer& b, const event_row& r) { put_opt_time(b, r.ended_at_us); }, true},
     {"source", [](copy_buffer& b, const event_row& r) { b.put_text_or_null(r.source); }, true},
+    {"kind", [](copy_buffer& b, const event_row& r) { b.put_text(to_string(r.kind)); }, true},
+    {"component", [](copy_buffer& b, const event_row& r) { b.put_text_or_null(r.component); },
+     true},
+    {"maintenance_type",
+     [](copy_buffer& b, const event_row& r) { b.put_text_or_null(r.maintenance_type); }, true},
+    {"work_order", [](copy_buffer& b, const event_row& r) { b.put_text_or_null(r.work_order); },
+     true},
+    FLOAT_COLUMN(event_row, health_before),
+    FLOAT_COLUMN(event_row, health_after),
+    FLOAT_COLUMN(event_row, duration_h),
+};
+
+// {"bearing":0.93,...}: component names are escaped; numbers keep every bit (shortest
+// round-trip form).
+std::string component_health_json(const truth_row& r) {
+  std::string s = "{";
+  for (const auto& [name, health] : r.component_health) {
+    if (s.size() > 1) s += ',';
+    s += '"';
+    for (const char c : name) {
+      const auto u = static_cast<unsigned char>(c);
+      if (c == '"' || c == '\\') {
+        s += '\\';
+        s += c;
+      } else if (u < 0x20) {
+        char esc[8];
+        std::snprintf(esc, sizeof esc, "\\u%04x", u);
+        s += esc;
+      } else {
+        s += c;
+      }
+    }
+    s += "\":";
+    char num[32];
+    const auto res = std::to_chars(num, num + sizeof num, health);
+    s.append(num, res.ptr);
+  }
+  s += '}';
+  return s;
+}
+
+void put_string_array(copy_buffer& b, const std::vector<std::string>& v) {
+  b.put_text_array(v);
+}
+
+constexpr col<truth_row> truth_table[] = {
+    {"time", put_time<truth_row>, true},
+    {"machine_id", put_machine<truth_row>, true},
+    FLOAT_COLUMN(truth_row, health_index),
+    {"limiting_component",
+     [](copy_buffer& b, const truth_row& r) { b.put_text_or_null(r.limiting_component); }},
+    FLOAT_COLUMN(truth_row, rul_operating_h),
+    FLOAT_COLUMN(truth_row, rul_calendar_h),
+    {"failed",
+     [](copy_buffer& b, const truth_row& r) {
+       if (r.failed)
+         b.put_bool(*r.failed);
+       else
+         b.put_null();
+     }},
+    {"active_faults",
+     [](copy_buffer& b, const truth_row& r) { put_string_array(b, r.active_faults); }},
+    {"faulted_signals",
+     [](copy_buffer& b, const truth_row& r) { put_string_array(b, r.faulted_signals); }},
+    {"component_health",
+     [](copy_buffer& b, const truth_row& r) { b.put_jsonb(component_health_json(r)); }},
+    {"seq", put_seq<truth_row>},
 };
 
 constexpr col<reject_row> reject_table[] = {
@@ -149,6 +225,9 @@ std::span<const column_def<production_row>> production_columns() noexcept {
 }
 std::span<const column_def<environmental_row>> environmental_columns() noexcept {
   return environmental_table;
+}
+std::span<const column_def<truth_row>> truth_columns() noexcept {
+  return truth_table;
 }
 std::span<const column_def<status_row>> status_stage_columns() noexcept { return status_table; }
 std::span<const column_def<event_row>> event_stage_columns() noexcept { return event_table; }

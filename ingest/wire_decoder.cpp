@@ -34,6 +34,24 @@ std::string_view to_string(stream s) noexcept {
     case stream::environmental: return "environmental";
     case stream::status: return "status";
     case stream::events: return "events";
+    case stream::truth:
+      return "truth";
+  }
+  return "unknown";
+}
+
+std::string_view to_string(event_kind k) noexcept {
+  switch (k) {
+    case event_kind::start:
+      return "start";
+    case event_kind::end:
+      return "end";
+    case event_kind::failure:
+      return "failure";
+    case event_kind::maintenance_start:
+      return "maintenance_start";
+    case event_kind::maintenance_end:
+      return "maintenance_end";
   }
   return "unknown";
 }
@@ -48,6 +66,7 @@ std::optional<stream> stream_of_topic(std::string_view topic) noexcept {
   if (suffix == "environmental") return stream::environmental;
   if (suffix == "status") return stream::status;
   if (suffix == "events") return stream::events;
+  if (suffix == "truth") return stream::truth;
   return std::nullopt;
 }
 
@@ -322,7 +341,10 @@ bool read_enum(std::string_view key, const json::value& v, std::string& out, fie
 
 constexpr std::array<std::string_view, 5> operating_modes = {"idle", "running", "maintenance",
                                                             "fault", "offline"};
-constexpr std::array<std::string_view, 2> event_kinds = {"start", "end"};
+// Same order as event_kind.
+constexpr std::array<std::string_view, 5> event_kinds = {"start", "end", "failure",
+                                                         "maintenance_start", "maintenance_end"};
+constexpr std::array<std::string_view, 2> maintenance_types = {"preventive", "corrective"};
 constexpr std::array<std::string_view, 3> severities = {"normal", "warning", "critical"};
 
 // Header keys; returns true when the key was one of them.
@@ -419,16 +441,20 @@ void decode_status(std::string_view key, const json::value& v, status_row& r, fi
   }
 }
 
-// Bits of `seen` for the event keys that are required.
+// Bits of `seen` for the event keys that some kinds require.
 constexpr unsigned seen_event = 4u, seen_fault_id = 8u, seen_started_at = 16u,
-                   seen_anomaly_type = 32u;
+                   seen_anomaly_type = 32u, seen_component = 64u, seen_work_order = 128u,
+                   seen_maintenance_type = 256u;
 
 void decode_event(std::string_view key, const json::value& v, event_row& r, unsigned& seen,
                   field_error& e, const decode_options& o) {
   if (key == "event") {
     seen |= seen_event;
     std::string what;
-    if (read_enum(key, v, what, e, event_kinds)) r.is_start = what == "start";
+    if (read_enum(key, v, what, e, event_kinds)) {
+      for (std::size_t i = 0; i < event_kinds.size(); ++i)
+        if (what == event_kinds[i]) r.kind = static_cast<event_kind>(i);
+    }
   } else if (key == "fault_id") {
     seen |= seen_fault_id;
     read_int(key, v, r.fault_id, e);
@@ -459,14 +485,106 @@ void decode_event(std::string_view key, const json::value& v, event_row& r, unsi
     if (read_time(key, v, t, e, o)) r.ended_at_us = t;
   } else if (key == "source") {
     if (v.type != kind::null_value) read_string(key, v, r.source, e);
+  } else if (key == "component") {
+    seen |= seen_component;
+    if (read_string(key, v, r.component, e) && r.component.empty())
+      e.raise(reject_reason::invalid_value, key, "must not be empty");
+  } else if (key == "maintenance_type") {
+    seen |= seen_maintenance_type;
+    read_enum(key, v, r.maintenance_type, e, maintenance_types);
+  } else if (key == "work_order") {
+    seen |= seen_work_order;
+    if (read_string(key, v, r.work_order, e) && r.work_order.empty())
+      e.raise(reject_reason::invalid_value, key, "must not be empty");
+  } else if (key == "health_before") {
+    optional_double(key, v, r.health_before, e);
+  } else if (key == "health_after") {
+    optional_double(key, v, r.health_after, e);
+  } else if (key == "duration_h") {
+    optional_double(key, v, r.duration_h, e);
   }
 }
 
-template <typename Row, typename Field>
-decode_result decode_stream(std::string_view payload, const decode_options& o, Field&& field,
-                            unsigned required_extra = 0,
-                            std::initializer_list<std::pair<unsigned, std::string_view>>
-                                extra_names = {}) {
+// The keys an event needs depend on its kind, known only once the whole object is read.
+std::optional<reject> finish_event(event_row& r, unsigned seen) {
+  const auto need = [&](unsigned bit, std::string_view name) -> std::optional<reject> {
+    if (seen & bit) return std::nullopt;
+    return reject{reject_reason::missing_field, "\"" + std::string(name) +
+                                                    "\" is required for \"event\": \"" +
+                                                    std::string(to_string(r.kind)) + "\""};
+  };
+  std::optional<reject> missing_key;
+  switch (r.kind) {
+    case event_kind::start:
+    case event_kind::end:
+      if (!(missing_key = need(seen_fault_id, "fault_id")))
+        if (!(missing_key = need(seen_started_at, "started_at")))
+          missing_key = need(seen_anomaly_type, "anomaly_type");
+      r.is_start = r.kind == event_kind::start;
+      return missing_key;
+    case event_kind::failure:
+      if ((missing_key = need(seen_component, "component"))) return missing_key;
+      // A failure is a point in time: it opens an anomaly at `time` that a corrective
+      // maintenance closes.
+      if (r.anomaly_type.empty()) r.anomaly_type = r.component + "_failure";
+      if (r.severity.empty()) r.severity = "critical";
+      if (r.source.empty()) r.source = "failure";
+      r.started_at_us = r.h.time_us;
+      r.is_start = true;
+      return std::nullopt;
+    case event_kind::maintenance_start:
+    case event_kind::maintenance_end:
+      if (!(missing_key = need(seen_work_order, "work_order")))
+        missing_key = need(seen_maintenance_type, "maintenance_type");
+      if (r.component.empty()) r.component = "all";
+      r.is_start = r.kind == event_kind::maintenance_start;
+      return missing_key;
+  }
+  return std::nullopt;
+}
+
+void decode_truth(std::string_view key, const json::value& v, truth_row& r, unsigned& seen,
+                  field_error& e) {
+  const auto strings = [&](std::vector<std::string>& out) {
+    if (v.type == kind::null_value) return;
+    if (!want_type(v, kind::array, key, e)) return;
+    out.clear();
+    if (!json::for_each_string(v.raw, [&](std::string&& s) { out.push_back(std::move(s)); }))
+      e.raise(reject_reason::wrong_type, key, "expected an array of strings");
+  };
+  if (key == "health_index") {
+    seen |= seen_event;
+    read_double(key, v, r.health_index, e);
+  } else if (key == "limiting_component") {
+    if (v.type != kind::null_value) read_string(key, v, r.limiting_component, e);
+  } else if (key == "rul_operating_h") {
+    optional_double(key, v, r.rul_operating_h, e);
+  } else if (key == "rul_calendar_h") {
+    optional_double(key, v, r.rul_calendar_h, e);
+  } else if (key == "failed") {
+    if (v.type == kind::null_value) return;
+    if (want_type(v, kind::boolean, key, e)) r.failed = v.boolean;
+  } else if (key == "active_faults") {
+    strings(r.active_faults);
+  } else if (key == "faulted_signals") {
+    strings(r.faulted_signals);
+  } else if (key.size() > 7 && key.starts_with("health_")) {
+    // Per-component health: the component set is the model's, so any health_<x> is kept.
+    if (v.type == kind::null_value) return;
+    double h = missing;
+    if (read_double(key, v, h, e)) r.component_health.emplace_back(key.substr(7), h);
+  }
+}
+
+std::optional<reject> no_finish(const auto&, unsigned) {
+  return std::nullopt;
+}
+
+template <typename Row, typename Field, typename Finish = decltype(&no_finish<Row>)>
+decode_result decode_stream(
+    std::string_view payload, const decode_options& o, Field&& field, unsigned required_extra = 0,
+    std::initializer_list<std::pair<unsigned, std::string_view>> extra_names = {},
+    Finish finish = &no_finish<Row>) {
   Row row;
   field_error e;
   unsigned seen = 0;
@@ -492,6 +610,7 @@ decode_result decode_stream(std::string_view payload, const decode_options& o, F
       if (!(seen & bit))
         return reject{reject_reason::missing_field, "\"" + std::string(name) + "\" is required"};
   }
+  if (auto r = finish(row, seen)) return std::move(*r);
   return decoded_row(std::move(row));
 }
 
@@ -505,7 +624,8 @@ decode_result decode_message(std::string_view topic, std::string_view payload,
   const auto s = stream_of_topic(topic);
   if (!s) {
     return reject{reject_reason::unknown_stream,
-                  "topic must end in /energy, /production, /environmental, /status or /events"};
+                  "topic must end in /energy, /production, /environmental, /status, /events "
+                  "or /truth"};
   }
   switch (*s) {
     case stream::energy:
@@ -535,11 +655,12 @@ decode_result decode_message(std::string_view topic, std::string_view payload,
           [&o](auto key, const auto& v, event_row& r, unsigned& seen, field_error& e) {
             decode_event(key, v, r, seen, e, o);
           },
-          seen_event | seen_fault_id | seen_started_at | seen_anomaly_type,
-          {{seen_event, "event"},
-           {seen_fault_id, "fault_id"},
-           {seen_started_at, "started_at"},
-           {seen_anomaly_type, "anomaly_type"}});
+          seen_event, {{seen_event, "event"}}, &finish_event);
+    case stream::truth:
+      return decode_stream<truth_row>(payload, o,
+                                      [](auto key, const auto& v, truth_row& r, unsigned& seen,
+                                         field_error& e) { decode_truth(key, v, r, seen, e); },
+                                      seen_event, {{seen_event, "health_index"}});
   }
   return reject{reject_reason::unknown_stream, "unreachable"};
 }

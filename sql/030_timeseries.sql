@@ -1,4 +1,5 @@
--- 030: the three time-series tables. One column set on both backends:
+-- 030: the four time-series tables (three measured streams and the simulator's ground
+-- truth). One column set on both backends:
 --   TimescaleDB: hypertables, 1-day chunks.
 --   PostgreSQL:  declarative range partitions by time, one per UTC day, plus a DEFAULT
 --                partition so that no row is ever refused for lack of a partition
@@ -85,6 +86,22 @@ BEGIN
       vibration_mm_s              double precision,
       seq                         bigint,
       CONSTRAINT environmental_data_machine_time_key UNIQUE (machine_id, time)
+    $cols$),
+    -- The simulator's ground truth (T/truth): what analytics try to estimate. Kept apart from
+    -- the measurements so that a model can never read it by accident.
+    ('health_truth', $cols$
+      time                timestamptz NOT NULL,
+      machine_id          uuid NOT NULL REFERENCES machines (id),
+      health_index        double precision,      -- 0..1, minimum over the components
+      limiting_component  text,                  -- the component with the lowest health
+      rul_operating_h     double precision,      -- operating hours to the failure threshold
+      rul_calendar_h      double precision,      -- calendar hours to the failure threshold
+      failed              boolean,
+      active_faults       text[] NOT NULL DEFAULT '{}',   -- fault types active at `time`
+      faulted_signals     text[] NOT NULL DEFAULT '{}',   -- payload keys those faults change
+      component_health    jsonb NOT NULL DEFAULT '{}',    -- health_<component> keys: {"bearing": 0.93}
+      seq                 bigint,
+      CONSTRAINT health_truth_machine_time_key UNIQUE (machine_id, time)
     $cols$)) AS s(table_name, columns)
   LOOP
     cols := CASE WHEN fk THEN spec.columns ELSE replace(spec.columns, ' REFERENCES machines (id)', '') END;
@@ -107,7 +124,7 @@ BEGIN
 END $$;
 
 -- Partitions on plain PostgreSQL: <table>_pYYYYMMDD holds the UTC day [YYYY-MM-DD, +1 day).
--- Creates the missing days overlapping [p_from, p_to) for the three tables; rows that sat in
+-- Creates the missing days overlapping [p_from, p_to) for the four tables; rows that sat in
 -- the DEFAULT partition for such a day are moved into it. Returns the number created.
 -- On TimescaleDB chunks are created by inserts: returns 0.
 CREATE OR REPLACE FUNCTION ensure_partitions(p_from timestamptz, p_to timestamptz) RETURNS integer
@@ -122,7 +139,7 @@ BEGIN
   IF factorysim_backend() = 'timescaledb' OR p_to <= p_from THEN
     RETURN 0;
   END IF;
-  FOREACH parent IN ARRAY ARRAY['energy_readings', 'production_data', 'environmental_data'] LOOP
+  FOREACH parent IN ARRAY ARRAY['energy_readings', 'production_data', 'environmental_data', 'health_truth'] LOOP
     SELECT n.nspname INTO nsp FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
      WHERE c.oid = parent::regclass;
     day := date_trunc('day', p_from AT TIME ZONE 'UTC') AT TIME ZONE 'UTC';

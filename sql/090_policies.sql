@@ -8,7 +8,7 @@ BEGIN
   IF factorysim_backend() <> 'timescaledb' THEN
     RETURN;
   END IF;
-  FOREACH t IN ARRAY ARRAY['energy_readings', 'production_data', 'environmental_data'] LOOP
+  FOREACH t IN ARRAY ARRAY['energy_readings', 'production_data', 'environmental_data', 'health_truth'] LOOP
     -- One compressed segment per machine, ordered by time: the access path of every KPI.
     IF NOT EXISTS (SELECT 1 FROM timescaledb_information.hypertables h
                     WHERE h.hypertable_schema = current_schema() AND h.hypertable_name = t
@@ -39,7 +39,7 @@ DECLARE
   dropped integer := 0;
   n integer;
 BEGIN
-  FOREACH parent IN ARRAY ARRAY['energy_readings', 'production_data', 'environmental_data'] LOOP
+  FOREACH parent IN ARRAY ARRAY['energy_readings', 'production_data', 'environmental_data', 'health_truth'] LOOP
     IF factorysim_backend() = 'timescaledb' THEN
       SELECT count(*) INTO n FROM drop_chunks(parent::regclass, older_than => horizon);
       dropped := dropped + n;

@@ -132,6 +132,86 @@ TEST(wire_decoder, event_start_and_end) {
   EXPECT_EQ(end.ended_at_us, t_2024_06_01 + 605000000);
 }
 
+// Contract item 2 (issue 11): failure and maintenance events are accepted, not dead-lettered.
+TEST(wire_decoder, failure_event_opens_a_critical_component_failure) {
+  const auto f = expect_row<event_row>(
+      "factory/demo/compressor-1/events",
+      R"({"time":"2024-06-01T03:00:00.000Z","machine_id":"c0000000-0000-0000-0000-000000000001",)"
+      R"("seq":9,"event":"failure","component":"bearing","anomaly_type":"bearing_failure",)"
+      R"("severity":"critical"})");
+  EXPECT_EQ(f.kind, event_kind::failure);
+  EXPECT_TRUE(f.is_start);
+  EXPECT_EQ(f.component, "bearing");
+  EXPECT_EQ(f.anomaly_type, "bearing_failure");
+  EXPECT_EQ(f.severity, "critical");
+  EXPECT_EQ(f.started_at_us, t_2024_06_01 + 3 * 3600 * 1000000LL);
+  EXPECT_EQ(f.source, "failure");
+  // anomaly_type and severity follow from the component when a publisher leaves them out.
+  const auto bare = expect_row<event_row>(
+      "f/m/events",
+      R"({"time":"2024-06-01T03:00:00Z","machine_id":"c0000000-0000-0000-0000-000000000001",)"
+      R"("event":"failure","component":"seal"})");
+  EXPECT_EQ(bare.anomaly_type, "seal_failure");
+  EXPECT_EQ(bare.severity, "critical");
+}
+
+TEST(wire_decoder, maintenance_start_and_end_carry_the_work_order) {
+  const auto start = expect_row<event_row>(
+      "factory/demo/compressor-1/events",
+      R"({"time":"2024-06-01T04:00:00Z","machine_id":"c0000000-0000-0000-0000-000000000001",)"
+      R"("seq":10,"event":"maintenance_start","maintenance_type":"corrective","component":"bearing",)"
+      R"("health_before":0.12,"work_order":"WO-42-0001","duration_h":4})");
+  EXPECT_EQ(start.kind, event_kind::maintenance_start);
+  EXPECT_TRUE(start.is_start);
+  EXPECT_EQ(start.maintenance_type, "corrective");
+  EXPECT_EQ(start.component, "bearing");
+  EXPECT_EQ(start.work_order, "WO-42-0001");
+  EXPECT_DOUBLE_EQ(start.health_before, 0.12);
+  EXPECT_TRUE(std::isnan(start.health_after));
+  EXPECT_DOUBLE_EQ(start.duration_h, 4.0);
+  const auto end = expect_row<event_row>(
+      "f/m/events",
+      R"({"time":"2024-06-01T08:00:00Z","machine_id":"c0000000-0000-0000-0000-000000000001",)"
+      R"("seq":11,"event":"maintenance_end","maintenance_type":"preventive",)"
+      R"("health_before":0.5,"health_after":1.0,"work_order":"WO-42-0002","duration_h":3.5})");
+  EXPECT_EQ(end.kind, event_kind::maintenance_end);
+  EXPECT_FALSE(end.is_start);
+  EXPECT_EQ(end.component, "all");  // absent component = the whole machine
+  EXPECT_DOUBLE_EQ(end.health_after, 1.0);
+}
+
+// Contract item 1 (issue 11): T/truth is a stream of its own, never a dead letter.
+TEST(wire_decoder, truth_payload_decodes_every_field_and_component_health) {
+  const auto t = expect_row<truth_row>(
+      "factory/demo/compressor-1/truth",
+      R"({"time":"2024-06-01T00:00:01Z","machine_id":"c0000000-0000-0000-0000-000000000001",)"
+      R"("seq":3,"health_index":0.81,"limiting_component":"bearing","rul_operating_h":1234.5,)"
+      R"("rul_calendar_h":2000,"failed":false,"active_faults":["bearing_wear"],)"
+      R"("faulted_signals":["vibration_mm_s","power_kw"],"health_bearing":0.81,)"
+      R"("health_valve":0.97,"future":{"x":1}})");
+  EXPECT_EQ(*t.h.seq, 3);
+  EXPECT_DOUBLE_EQ(t.health_index, 0.81);
+  EXPECT_EQ(t.limiting_component, "bearing");
+  EXPECT_DOUBLE_EQ(t.rul_operating_h, 1234.5);
+  EXPECT_DOUBLE_EQ(t.rul_calendar_h, 2000.0);
+  ASSERT_TRUE(t.failed.has_value());
+  EXPECT_FALSE(*t.failed);
+  EXPECT_EQ(t.active_faults, (std::vector<std::string>{"bearing_wear"}));
+  EXPECT_EQ(t.faulted_signals, (std::vector<std::string>{"vibration_mm_s", "power_kw"}));
+  ASSERT_EQ(t.component_health.size(), 2u);
+  EXPECT_EQ(t.component_health[0].first, "bearing");
+  EXPECT_DOUBLE_EQ(t.component_health[0].second, 0.81);
+  EXPECT_EQ(t.component_health[1].first, "valve");
+  const auto failed = expect_row<truth_row>(
+      "f/m/truth",
+      R"({"time":"2024-06-01T00:00:01Z","machine_id":"c0000000-0000-0000-0000-000000000001",)"
+      R"("health_index":0,"failed":true,"rul_operating_h":0,"active_faults":[],"faulted_signals":[]})");
+  EXPECT_TRUE(*failed.failed);
+  EXPECT_TRUE(failed.active_faults.empty());
+  EXPECT_TRUE(failed.component_health.empty());
+  EXPECT_TRUE(failed.limiting_component.empty());
+}
+
 TEST(wire_decoder, unknown_keys_are_ignored_whatever_their_shape) {
   const auto r = expect_row<energy_row>(
       "factory/x/m/energy",
@@ -202,7 +282,8 @@ TEST(wire_decoder, every_reject_class) {
        reject_reason::missing_field},
       {"string power", e, energy_with(R"(,"power_kw":"12.5")"), reject_reason::wrong_type},
       {"bool power", e, energy_with(R"(,"power_kw":true)"), reject_reason::wrong_type},
-      {"time number", e, R"({"time":1717200000,"machine_id":"c0000000-0000-0000-0000-000000000001"})",
+      {"time number", e,
+       R"({"time":1717200000,"machine_id":"c0000000-0000-0000-0000-000000000001"})",
        reject_reason::wrong_type},
       {"fractional count", "f/m/production", energy_with(R"(,"production_count":1.5)"),
        reject_reason::wrong_type},
@@ -210,7 +291,8 @@ TEST(wire_decoder, every_reject_class) {
       {"is_running string", "f/m/status", energy_with(R"(,"is_running":"yes")"),
        reject_reason::wrong_type},
       {"signals numbers", "f/m/events",
-       energy_with(R"(,"event":"end","fault_id":1,"started_at":"2024-06-01T00:00:00Z","signals":[1])"),
+       energy_with(
+           R"(,"event":"end","fault_id":1,"started_at":"2024-06-01T00:00:00Z","signals":[1])"),
        reject_reason::wrong_type},
       {"NaN", e, energy_with(R"(,"power_kw":NaN)"), reject_reason::non_finite},
       {"Infinity", e, energy_with(R"(,"voltage_v":Infinity)"), reject_reason::non_finite},
@@ -221,7 +303,8 @@ TEST(wire_decoder, every_reject_class) {
       {"bad mode", "f/m/production", energy_with(R"(,"operating_mode":"sleeping")"),
        reject_reason::invalid_value},
       {"bad severity", "f/m/events",
-       energy_with(R"(,"event":"start","fault_id":1,"started_at":"2024-06-01T00:00:00Z","severity":"meh")"),
+       energy_with(
+           R"(,"event":"start","fault_id":1,"started_at":"2024-06-01T00:00:00Z","severity":"meh")"),
        reject_reason::invalid_value},
       {"bad event", "f/m/events",
        energy_with(R"(,"event":"middle","fault_id":1,"started_at":"2024-06-01T00:00:00Z")"),
@@ -240,7 +323,8 @@ TEST(wire_decoder, every_reject_class) {
        reject_reason::missing_field},
       {"lone surrogate", "f/m/production", energy_with(R"(,"shift":"\ud800")"),
        reject_reason::invalid_value},
-      {"time garbage", e, R"({"time":"yesterday","machine_id":"c0000000-0000-0000-0000-000000000001"})",
+      {"time garbage", e,
+       R"({"time":"yesterday","machine_id":"c0000000-0000-0000-0000-000000000001"})",
        reject_reason::bad_time},
       {"time no zone", e,
        R"({"time":"2024-06-01T00:00:00","machine_id":"c0000000-0000-0000-0000-000000000001"})",
@@ -251,6 +335,28 @@ TEST(wire_decoder, every_reject_class) {
       {"time next week", e,
        R"({"time":"2024-06-08T00:00:00Z","machine_id":"c0000000-0000-0000-0000-000000000001"})",
        reject_reason::time_out_of_range},
+      {"event without event", "f/m/events",
+       energy_with(R"(,"fault_id":1,"anomaly_type":"x","started_at":"2024-06-01T00:00:00Z")"),
+       reject_reason::missing_field},
+      {"failure without component", "f/m/events", energy_with(R"(,"event":"failure")"),
+       reject_reason::missing_field},
+      {"maintenance without work order", "f/m/events",
+       energy_with(R"(,"event":"maintenance_start","maintenance_type":"preventive")"),
+       reject_reason::missing_field},
+      {"maintenance without type", "f/m/events",
+       energy_with(R"(,"event":"maintenance_end","work_order":"WO-1")"),
+       reject_reason::missing_field},
+      {"bad maintenance type", "f/m/events",
+       energy_with(R"(,"event":"maintenance_end","work_order":"WO-1","maintenance_type":"x")"),
+       reject_reason::invalid_value},
+      {"truth without health_index", "f/m/truth", energy_with(R"(,"failed":false)"),
+       reject_reason::missing_field},
+      {"truth faults not strings", "f/m/truth",
+       energy_with(R"(,"health_index":1,"active_faults":[1])"), reject_reason::wrong_type},
+      {"truth component health string", "f/m/truth",
+       energy_with(R"(,"health_index":1,"health_bearing":"ok")"), reject_reason::wrong_type},
+      {"truth health NaN", "f/m/truth", energy_with(R"(,"health_index":NaN)"),
+       reject_reason::non_finite},
       {"started_at 1990", "f/m/events",
        energy_with(R"(,"event":"start","fault_id":1,"started_at":"1990-01-01T00:00:00Z")"),
        reject_reason::time_out_of_range},

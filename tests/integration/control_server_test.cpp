@@ -10,8 +10,8 @@
 #include <sstream>
 #include <thread>
 
-#include "sim/control_endpoint.hpp"
-#include "tests/sim/control_fixture.hpp"
+#include "control/endpoint.hpp"
+#include "tests/control/control_fixture.hpp"
 #include "tests/support/http_client.hpp"
 
 namespace {
@@ -24,13 +24,13 @@ using test::http_connection;
 /// Engine (accelerated x50, real clocks) + endpoint on 127.0.0.1:<free port>, loop on a thread.
 class live {
  public:
-  explicit live(sim::control_server_options so = {}, sim::control_router_options ro = {}) {
+  explicit live(control::control_server_options so = {}, control::control_router_options ro = {}) {
     auto s = test::control_scenario(scenarios::time_mode::accelerated);
     s.speed = 50;
     engine_ = std::make_unique<sim::engine>(io_, std::move(s), sink_);
     so.address = "127.0.0.1";
     so.port = 0;
-    endpoint_ = std::make_unique<sim::control_endpoint>(io_, *engine_, so, std::move(ro));
+    endpoint_ = std::make_unique<control::control_endpoint>(io_, *engine_, so, std::move(ro));
     endpoint_->start();
     port_ = endpoint_->local_endpoint().port();
     engine_->on_finished([this](bool) { endpoint_->stop(); });
@@ -74,7 +74,7 @@ class live {
   boost::asio::io_context io_{1};
   sim::memory_sink sink_;
   std::unique_ptr<sim::engine> engine_;
-  std::unique_ptr<sim::control_endpoint> endpoint_;
+  std::unique_ptr<control::control_endpoint> endpoint_;
   std::thread thread_;
   int port_ = 0;
 };
@@ -133,7 +133,7 @@ TEST(control_server, expect_100_continue_is_answered_before_the_body) {
 }
 
 TEST(control_server, limits_are_enforced_while_reading) {
-  sim::control_server_options so;
+  control::control_server_options so;
   so.body_limit = 1024;
   so.header_limit = 2048;
   live l(so);
@@ -167,7 +167,7 @@ TEST(control_server, limits_are_enforced_while_reading) {
 }
 
 TEST(control_server, the_token_is_checked_over_the_wire) {
-  sim::control_router_options ro;
+  control::control_router_options ro;
   ro.token = "t0ken";
   live l({}, ro);
   const std::string body = std::string(R"({"machine_ids":[")") + test::pump_id + "\"]}";
@@ -181,7 +181,7 @@ TEST(control_server, the_token_is_checked_over_the_wire) {
 }
 
 TEST(control_server, idle_and_slow_clients_are_timed_out) {
-  sim::control_server_options so;
+  control::control_server_options so;
   so.read_timeout = 300ms;
   live l(so);
   http_connection idle("127.0.0.1", l.port());
@@ -194,7 +194,7 @@ TEST(control_server, idle_and_slow_clients_are_timed_out) {
 }
 
 TEST(control_server, connections_over_the_cap_get_503_and_a_freed_slot_is_reused) {
-  sim::control_server_options so;
+  control::control_server_options so;
   so.max_connections = 8;
   live l(so);
   std::vector<std::unique_ptr<http_connection>> held;
@@ -260,38 +260,38 @@ TEST(control_attach, binds_checks_loopback_and_reports_busy_ports) {
   sim::memory_sink sink;
   sim::engine e(io, test::control_scenario(scenarios::time_mode::accelerated), sink);
   std::ostringstream log;
-  auto first = sim::attach_control(io, e, {"127.0.0.1:0", true, ""}, log);
+  auto first = control::attach_control(io, e, {"127.0.0.1:0", true, ""}, log);
   ASSERT_TRUE(first);
   const auto port = first->local_endpoint().port();
   EXPECT_NE(log.str().find("control endpoint on http://127.0.0.1:" + std::to_string(port)),
             std::string::npos)
       << log.str();
-  EXPECT_EQ(sim::attach_control(io, e, {"off", true, ""}, log), nullptr);
+  EXPECT_EQ(control::attach_control(io, e, {"off", true, ""}, log), nullptr);
   // The same port again: fatal when the user chose it (exit 1), a warning for the default.
   const std::string busy = "127.0.0.1:" + std::to_string(port);
   try {
-    sim::attach_control(io, e, {busy, true, ""}, log);
+    control::attach_control(io, e, {busy, true, ""}, log);
     ADD_FAILURE() << "a busy port was bound twice";
-  } catch (const sim::control_start_error& err) {
+  } catch (const control::control_start_error& err) {
     EXPECT_EQ(err.exit_code(), 1);
     EXPECT_NE(std::string(err.what()).find(busy), std::string::npos) << err.what();
   }
   log.str("");
-  EXPECT_EQ(sim::attach_control(io, e, {busy, false, ""}, log), nullptr);
+  EXPECT_EQ(control::attach_control(io, e, {busy, false, ""}, log), nullptr);
   EXPECT_NE(log.str().find("warning"), std::string::npos);
   // Non-loopback without a token: refused (exit 2) before binding; with a token it binds.
   try {
-    sim::attach_control(io, e, {"0.0.0.0:0", true, ""}, log);
+    control::attach_control(io, e, {"0.0.0.0:0", true, ""}, log);
     ADD_FAILURE() << "0.0.0.0 without a token was accepted";
-  } catch (const sim::control_start_error& err) {
+  } catch (const control::control_start_error& err) {
     EXPECT_EQ(err.exit_code(), 2);
     EXPECT_NE(std::string(err.what()).find("token"), std::string::npos);
   }
-  EXPECT_NE(sim::attach_control(io, e, {"0.0.0.0:0", true, "tok"}, log), nullptr);
+  EXPECT_NE(control::attach_control(io, e, {"0.0.0.0:0", true, "tok"}, log), nullptr);
   try {
-    sim::attach_control(io, e, {"127.0.0.1", true, ""}, log);
+    control::attach_control(io, e, {"127.0.0.1", true, ""}, log);
     ADD_FAILURE();
-  } catch (const sim::control_start_error& err) {
+  } catch (const control::control_start_error& err) {
     EXPECT_EQ(err.exit_code(), 2);
   }
 }

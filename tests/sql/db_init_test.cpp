@@ -199,12 +199,12 @@ TEST(db_init, library_upsert_counts_only_real_changes) {
   const std::string db = migrated_database();
   const auto s = scenarios::load_scenario(demo_scenario);
   pqxx::connection c{db};
-  const auto first = ingest::upsert_scenario(c, s);
+  const auto first = schema::upsert_scenario(c, s);
   EXPECT_EQ(first.factories, 2);
   EXPECT_EQ(first.machines, 7);
   EXPECT_EQ(first.tariffs, 3);
   EXPECT_EQ(first.carbon_factors, 3);
-  const auto second = ingest::upsert_scenario(c, s);
+  const auto second = schema::upsert_scenario(c, s);
   EXPECT_EQ(second.factories + second.machines + second.tariffs + second.carbon_factors +
                 second.tariffs_deactivated,
             0);

@@ -173,8 +173,8 @@ TEST(partitions, rows_land_in_their_day_and_default_catches_the_rest) {
            "INSERT INTO machines (id, factory_id, name, type, rated_power_kw) VALUES "
            "('c0000000-0000-0000-0000-000000000001', '11111111-1111-1111-1111-111111111111', 'A', "
            "'pump', 5)");
-  // Two UTC days x three tables.
-  EXPECT_EQ(query_int(db, "SELECT ensure_partitions('2024-07-10 05:00Z', '2024-07-11 23:00Z')"), 6);
+  // Two UTC days x four tables (issue 11 added health_truth).
+  EXPECT_EQ(query_int(db, "SELECT ensure_partitions('2024-07-10 05:00Z', '2024-07-11 23:00Z')"), 8);
   EXPECT_EQ(query_int(db, "SELECT ensure_partitions('2024-07-10 00:00Z', '2024-07-12 00:00Z')"), 0);
   const auto where = [&](const std::string& t) {
     exec_sql(db, "INSERT INTO energy_readings (time, machine_id, power_kw) VALUES ('" + t +
@@ -189,7 +189,7 @@ TEST(partitions, rows_land_in_their_day_and_default_catches_the_rest) {
   EXPECT_EQ(where("2024-07-15 12:00:00Z"), "energy_readings_default");
   EXPECT_EQ(where("2024-06-01 12:00:00Z"), "energy_readings_default");
   // Creating 07-15 moves its row out of the DEFAULT partition.
-  EXPECT_EQ(query_int(db, "SELECT ensure_partitions('2024-07-15 06:00Z', '2024-07-15 07:00Z')"), 3);
+  EXPECT_EQ(query_int(db, "SELECT ensure_partitions('2024-07-15 06:00Z', '2024-07-15 07:00Z')"), 4);
   EXPECT_EQ(
       query_value(
           db,
@@ -214,9 +214,9 @@ TEST(partitions, retention_drops_old_days_and_keeps_rollups) {
                         '2024-08-01 12:00Z']::timestamptz[]) t;
     SELECT * FROM refresh_rollups('2024-06-01', '2024-08-02');)");
   EXPECT_EQ(query_int(db, "SELECT count(*) FROM energy_readings_1min"), 5);
-  // 90 days before 2024-10-10 00:00Z is 2024-07-12 00:00Z: days 07-10 and 07-11 go (x 3
+  // 90 days before 2024-10-10 00:00Z is 2024-07-12 00:00Z: days 07-10 and 07-11 go (x 4
   // tables), 07-12 stays; the DEFAULT partition loses its June row, keeps August.
-  EXPECT_EQ(query_int(db, "SELECT apply_retention(interval '90 days', '2024-10-10 00:00Z')"), 6);
+  EXPECT_EQ(query_int(db, "SELECT apply_retention(interval '90 days', '2024-10-10 00:00Z')"), 8);
   EXPECT_EQ(query_int(db,
                       "SELECT count(*) FROM pg_class WHERE relkind = 'r' AND relname ~ "
                       "'^energy_readings_p[0-9]{8}$'"),

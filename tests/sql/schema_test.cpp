@@ -14,7 +14,7 @@ namespace {
 
 std::vector<std::string> sql_files() {
   std::vector<std::string> files;
-  for (const auto& f : ingest::load_migrations(source_sql_dir())) files.push_back(f.path.string());
+  for (const auto& f : schema::load_migrations(source_sql_dir())) files.push_back(f.path.string());
   return files;
 }
 
@@ -58,10 +58,10 @@ TEST(schema, psql_applies_every_file_twice_cleanly) {
 
 TEST(schema, migrator_applies_records_skips_and_reapplies_harmlessly) {
   const std::string db = shared_server().create_database("mig");
-  const auto files = ingest::load_migrations(source_sql_dir());
+  const auto files = schema::load_migrations(source_sql_dir());
   ASSERT_GE(files.size(), 10U);
   pqxx::connection c{db};
-  const auto first = ingest::apply_migrations(c, files);
+  const auto first = schema::apply_migrations(c, files);
   EXPECT_EQ(first.applied.size(), files.size());
   EXPECT_TRUE(first.skipped.empty());
   EXPECT_EQ(first.backend, "postgresql");
@@ -73,33 +73,33 @@ TEST(schema, migrator_applies_records_skips_and_reapplies_harmlessly) {
   EXPECT_EQ(query_value(db, "SELECT checksum FROM schema_migrations WHERE version = '030'"),
             query_value(db, "SELECT md5(" + pqxx::connection(db).quote(files[3].text) + ")"));
 
-  const auto second = ingest::apply_migrations(c, files);
+  const auto second = schema::apply_migrations(c, files);
   EXPECT_TRUE(second.applied.empty());
   EXPECT_EQ(second.skipped.size(), files.size());
 
   // Forced: every idempotent file runs again and the schema stays the same.
-  ingest::migrate_options force;
+  schema::migrate_options force;
   force.force = true;
-  const auto third = ingest::apply_migrations(c, files, force);
+  const auto third = schema::apply_migrations(c, files, force);
   EXPECT_EQ(third.applied.size(), files.size());
   EXPECT_EQ(schema_fingerprint(db), fingerprint);
 
   // A changed file (new checksum) is applied again; the others are skipped.
   auto changed = files;
   changed[8].text += "\n-- a comment changes the checksum\n";
-  const auto fourth = ingest::apply_migrations(c, changed);
+  const auto fourth = schema::apply_migrations(c, changed);
   ASSERT_EQ(fourth.applied.size(), 1U);
   EXPECT_EQ(fourth.applied[0], changed[8].name);
 }
 
 TEST(schema, failing_migration_rolls_back_and_names_the_file) {
   const std::string db = shared_server().create_database("bad");
-  auto files = ingest::load_migrations(source_sql_dir());
+  auto files = schema::load_migrations(source_sql_dir());
   files.push_back({"999", "999_broken.sql", "999_broken.sql",
                    "CREATE TABLE half_done (x int); SELECT no_such_function();"});
   pqxx::connection c{db};
   try {
-    ingest::apply_migrations(c, files);
+    schema::apply_migrations(c, files);
     FAIL() << "a broken migration must throw";
   } catch (const pqxx::sql_error& e) {
     EXPECT_NE(std::string(e.what()).find("999_broken.sql"), std::string::npos) << e.what();
@@ -111,19 +111,19 @@ TEST(schema, failing_migration_rolls_back_and_names_the_file) {
 }
 
 TEST(schema, load_migrations_rejects_bad_folders) {
-  EXPECT_THROW(ingest::load_migrations("/nonexistent/sql"), std::invalid_argument);
+  EXPECT_THROW(schema::load_migrations("/nonexistent/sql"), std::invalid_argument);
   const auto dir =
       std::filesystem::temp_directory_path() / ("fs-sql-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   { std::ofstream(dir / "010_a.sql") << "SELECT 1;"; }
   { std::ofstream(dir / "10_b.sql") << "SELECT 1;"; }
-  EXPECT_THROW(ingest::load_migrations(dir), std::invalid_argument);  // same version 10
+  EXPECT_THROW(schema::load_migrations(dir), std::invalid_argument);  // same version 10
   std::filesystem::remove(dir / "10_b.sql");
   { std::ofstream(dir / "readme_first.sql") << "SELECT 1;"; }
-  EXPECT_THROW(ingest::load_migrations(dir), std::invalid_argument);  // no version
+  EXPECT_THROW(schema::load_migrations(dir), std::invalid_argument);  // no version
   std::filesystem::remove_all(dir);
-  EXPECT_THROW(ingest::find_sql_dir(std::filesystem::path("/nonexistent")), std::invalid_argument);
-  EXPECT_EQ(ingest::find_sql_dir(source_sql_dir()), source_sql_dir());
+  EXPECT_THROW(schema::find_sql_dir(std::filesystem::path("/nonexistent")), std::invalid_argument);
+  EXPECT_EQ(schema::find_sql_dir(source_sql_dir()), source_sql_dir());
 }
 
 TEST(schema, spec_tables_and_columns_exist) {
@@ -156,6 +156,12 @@ TEST(schema, spec_tables_and_columns_exist) {
                "pressure_setpoint_bar", "flow_rate_m3h", "supply_air_temp_c", "return_air_temp_c",
                "chilled_water_supply_temp_c", "chilled_water_return_temp_c", "cop",
                "vibration_mm_s", "seq"});
+  has_columns("health_truth", {"time", "machine_id", "health_index", "limiting_component",
+                               "rul_operating_h", "rul_calendar_h", "failed", "active_faults",
+                               "faulted_signals", "component_health", "seq"});
+  has_columns("maintenance_events",
+              {"machine_id", "work_order", "maintenance_type", "component", "started_at",
+               "ended_at", "health_before", "health_after", "duration_h"});
   has_columns("machine_status", {"machine_id", "time", "is_running", "operating_mode",
                                  "current_power_kw", "energy_total_kwh", "last_seen"});
   has_columns("anomalies", {"id", "machine_id", "detected_at", "resolved_at", "anomaly_type",
@@ -295,9 +301,9 @@ TEST(schema, time_series_foreign_keys_can_be_left_out_on_the_first_run) {
   EXPECT_EQ(query_int(with_fk, fk_count), 3);
   const std::string without = shared_server().create_database("nofk");
   pqxx::connection c{without};
-  ingest::migrate_options o;
+  schema::migrate_options o;
   o.timeseries_fk = false;
-  ingest::apply_migrations(c, ingest::load_migrations(source_sql_dir()), o);
+  schema::apply_migrations(c, schema::load_migrations(source_sql_dir()), o);
   EXPECT_EQ(query_int(without, fk_count), 0);
   // machine_status and anomalies keep theirs: they are small and written by upsert.
   EXPECT_EQ(query_int(without,

@@ -7,7 +7,7 @@
 #include <pqxx/pqxx>
 #include <string>
 
-#include "ingest/db_init.hpp"
+#include "schema/db_init.hpp"
 #include "tests/support/postgres_server.hpp"
 
 namespace factorysim::test {
@@ -27,7 +27,7 @@ inline postgres_server& shared_server() {
 inline std::string migrated_database() {
   const std::string conninfo = shared_server().create_database("sql");
   pqxx::connection c{conninfo};
-  ingest::apply_migrations(c, ingest::load_migrations(source_sql_dir()));
+  schema::apply_migrations(c, schema::load_migrations(source_sql_dir()));
   return conninfo;
 }
 

@@ -10,7 +10,7 @@
 #include <memory>
 #include <pqxx/pqxx>
 
-#include "ingest/db_init.hpp"
+#include "schema/db_init.hpp"
 
 using namespace factorysim;
 
@@ -35,8 +35,8 @@ class timescale : public ::testing::Test {
       n.exec("DROP SCHEMA IF EXISTS " + schema_ + " CASCADE");
     }
     options_.schema = schema_;
-    files_ = ingest::load_migrations(source_sql_dir());
-    report_ = ingest::apply_migrations(*c_, files_, options_);
+    files_ = schema::load_migrations(source_sql_dir());
+    report_ = schema::apply_migrations(*c_, files_, options_);
   }
   void TearDown() override {
     if (!c_) return;
@@ -82,9 +82,9 @@ class timescale : public ::testing::Test {
 
   std::unique_ptr<pqxx::connection> c_;
   std::string schema_;
-  ingest::migrate_options options_;
-  std::vector<ingest::migration_file> files_;
-  ingest::migrate_report report_;
+  schema::migrate_options options_;
+  std::vector<schema::migration_file> files_;
+  schema::migrate_report report_;
 };
 
 }  // namespace
@@ -95,7 +95,7 @@ TEST_F(timescale, migrations_create_hypertables_aggregates_and_policies_and_reru
   EXPECT_EQ(
       count("SELECT count(*) FROM timescaledb_information.hypertables WHERE hypertable_schema = '" +
             schema_ + "' AND compression_enabled"),
-      3);
+      4);
   EXPECT_EQ(value("SELECT d.time_interval::text FROM timescaledb_information.dimensions d WHERE "
                   "hypertable_schema = '" +
                   schema_ + "' AND hypertable_name = 'energy_readings'"),
@@ -107,22 +107,23 @@ TEST_F(timescale, migrations_create_hypertables_aggregates_and_policies_and_reru
   EXPECT_EQ(count("SELECT count(*) FROM timescaledb_information.jobs WHERE hypertable_schema = '" +
                   schema_ + "' AND proc_name = 'policy_refresh_continuous_aggregate'"),
             11);
-  // Compression and retention policies on the three raw tables (the job names vary by version).
+  // Compression and retention policies on the four raw tables (three measured streams and
+  // health_truth, issue 11; the job names vary by version).
   EXPECT_EQ(count("SELECT count(*) FROM timescaledb_information.jobs WHERE hypertable_schema = '" +
                   schema_ + "' AND proc_name IN ('policy_compression', 'policy_columnstore')"),
-            3);
+            4);
   EXPECT_EQ(count("SELECT count(*) FROM timescaledb_information.jobs WHERE hypertable_schema = '" +
                   schema_ + "' AND proc_name = 'policy_retention'"),
-            3);
-  const auto again = ingest::apply_migrations(*c_, files_, options_);
+            4);
+  const auto again = schema::apply_migrations(*c_, files_, options_);
   EXPECT_EQ(again.skipped.size(), files_.size());
   auto force = options_;
   force.force = true;
-  const auto forced = ingest::apply_migrations(*c_, files_, force);
+  const auto forced = schema::apply_migrations(*c_, files_, force);
   EXPECT_EQ(forced.applied.size(), files_.size());
   EXPECT_EQ(count("SELECT count(*) FROM timescaledb_information.jobs WHERE hypertable_schema = '" +
                   schema_ + "'"),
-            17);
+            19);
   // refresh_rollups is the plain-PostgreSQL refresh and says what to use instead.
   EXPECT_THROW(exec("SELECT * FROM refresh_rollups(now() - interval '1 hour', now())"),
                pqxx::sql_error);
@@ -262,9 +263,9 @@ TEST_F(timescale, policies_run_by_run_job_and_maintain_keep_rollups_fresh) {
   exec_autocommit("CALL run_job(" + job + ")");
   EXPECT_EQ(count("SELECT coalesce(sum(sample_count), 0) FROM energy_readings_1min"), 60);
   // One maintenance pass refreshes every level (CALL refresh_continuous_aggregate per level).
-  ingest::maintain_options o;
+  schema::maintain_options o;
   o.refresh_window = std::chrono::hours{3};
-  const auto r = ingest::maintain(*c_, o, std::chrono::system_clock::now());
+  const auto r = schema::maintain(*c_, o, std::chrono::system_clock::now());
   EXPECT_EQ(r.partitions_created, 0);
   EXPECT_NEAR(number("SELECT sum(total_energy_kwh) FROM energy_readings_1hour"), 6.0, 1e-9);
   EXPECT_NEAR(number("SELECT sum(total_energy_kwh) FROM energy_readings_1day"), 6.0, 1e-9);

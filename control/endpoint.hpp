@@ -12,11 +12,11 @@
 #include <string>
 #include <string_view>
 
-#include "sim/control_router.hpp"
-#include "sim/control_server.hpp"
+#include "control/router.hpp"
+#include "control/server.hpp"
 #include "sim/engine.hpp"
 
-namespace factorysim::sim {
+namespace factorysim::control {
 
 /// Where the endpoint listens unless --control says otherwise.
 inline constexpr std::string_view default_control_listen = "127.0.0.1:8089";
@@ -53,8 +53,8 @@ class control_start_error : public std::runtime_error {
 /// Router + server of one run; destroy it (or call stop()) before the engine goes away.
 class control_endpoint {
  public:
-  control_endpoint(boost::asio::io_context& io, engine& e, control_server_options server_options,
-                   control_router_options router_options);
+  control_endpoint(boost::asio::io_context& io, sim::engine& e,
+                   control_server_options server_options, control_router_options router_options);
   /// Binds and accepts; throws boost::system::system_error when it cannot.
   void start() { server_.start(); }
   /// Closes the listener and every connection, so that the io_context can run out of work.
@@ -72,8 +72,8 @@ class control_endpoint {
 /// the default address is busy (a warning; another run has it). Throws control_start_error:
 /// exit 2 for a bad address or a non-loopback address without a token, exit 1 when an
 /// explicitly chosen address cannot be bound.
-std::unique_ptr<control_endpoint> attach_control(boost::asio::io_context& io, engine& e,
+std::unique_ptr<control_endpoint> attach_control(boost::asio::io_context& io, sim::engine& e,
                                                  const control_settings& settings,
                                                  std::ostream& log);
 
-}  // namespace factorysim::sim
+}  // namespace factorysim::control

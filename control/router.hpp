@@ -2,7 +2,7 @@
 /// The control endpoint's request handler (docs/control-api.md): a pure function from one HTTP
 /// request (method, target, Authorization header, body) to one response (status, headers, JSON
 /// body). No socket and no Beast type appears here, so every route and every error status is
-/// tested without a network (tests/sim/control_router_test.cpp); control_server owns the
+/// tested without a network (tests/control/router_test.cpp); control_server owns the
 /// sockets and calls handle() on the engine's io_context thread.
 
 #include <cstddef>
@@ -17,7 +17,7 @@
 
 #include "sim/engine.hpp"
 
-namespace factorysim::sim {
+namespace factorysim::control {
 
 /// One HTTP request as the router sees it.
 struct control_request {
@@ -64,7 +64,7 @@ struct control_stats {
 class control_router {
  public:
   /// The engine must outlive the router; every call happens on the engine's loop thread.
-  explicit control_router(engine& e, control_router_options options = {});
+  explicit control_router(sim::engine& e, control_router_options options = {});
 
   /// Answers one request; never throws (an unexpected exception becomes a 500).
   control_response handle(const control_request& request);
@@ -86,7 +86,7 @@ class control_router {
  private:
   control_response dispatch(const control_request& request);
 
-  engine& engine_;
+  sim::engine& engine_;
   control_router_options options_;
   control_stats stats_;
   std::function<void(control_stats&)> connection_stats_;
@@ -99,4 +99,4 @@ bool bearer_matches(std::string_view authorization, std::string_view token) noex
 /// The JSON error body every 4xx/5xx carries: {"error": "<reason phrase>", "detail": "..."}.
 control_response control_error_response(unsigned status, std::string_view detail);
 
-}  // namespace factorysim::sim
+}  // namespace factorysim::control

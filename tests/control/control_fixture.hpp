@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "control/router.hpp"
 #include "scenarios/scenario.hpp"
-#include "sim/control_router.hpp"
 #include "sim/engine.hpp"
 #include "sim/memory_sink.hpp"
 
@@ -86,18 +86,19 @@ inline sim::engine_options control_clocks() {
 class control_fixture : public ::testing::Test {
  protected:
   void make(scenarios::time_mode mode = scenarios::time_mode::accelerated,
-            sim::control_router_options options = {}) {
+            control::control_router_options options = {}) {
     router.reset();
     engine.reset();
     engine = std::make_unique<sim::engine>(io, control_scenario(mode), sink, control_clocks());
-    router = std::make_unique<sim::control_router>(*engine, std::move(options));
+    router = std::make_unique<control::control_router>(*engine, std::move(options));
     if (mode != scenarios::time_mode::backfill) engine->start();
   }
 
   /// Sends one request; checks the error body shape of every 4xx/5xx.
-  sim::control_response call(const std::string& method, const std::string& target,
-                             const std::string& body = {}, const std::string& authorization = {}) {
-    const sim::control_response r = router->handle({method, target, authorization, body});
+  control::control_response call(const std::string& method, const std::string& target,
+                                 const std::string& body = {},
+                                 const std::string& authorization = {}) {
+    const control::control_response r = router->handle({method, target, authorization, body});
     if (r.status >= 400) {
       const auto j = nlohmann::json::parse(r.body);
       EXPECT_TRUE(j.is_object() && j.contains("error") && j.contains("detail") &&
@@ -107,7 +108,9 @@ class control_fixture : public ::testing::Test {
     }
     return r;
   }
-  nlohmann::json json_of(const sim::control_response& r) { return nlohmann::json::parse(r.body); }
+  nlohmann::json json_of(const control::control_response& r) {
+    return nlohmann::json::parse(r.body);
+  }
 
   /// Messages on topics starting with `prefix` since index `from` of the sink.
   std::vector<nlohmann::json> on(const std::string& topic, std::size_t from = 0) {
@@ -121,7 +124,7 @@ class control_fixture : public ::testing::Test {
   boost::asio::io_context io;
   sim::memory_sink sink;
   std::unique_ptr<sim::engine> engine;
-  std::unique_ptr<sim::control_router> router;
+  std::unique_ptr<control::control_router> router;
 };
 
 }  // namespace factorysim::test

@@ -1,12 +1,12 @@
 // --control ADDR:PORT parsing and the loopback rule (issue 4), without sockets.
-#include "sim/control_endpoint.hpp"
+#include "control/endpoint.hpp"
 
 #include <gtest/gtest.h>
 
 namespace {
 
-using factorysim::sim::is_loopback_address;
-using factorysim::sim::parse_control_listen;
+using factorysim::control::is_loopback_address;
+using factorysim::control::parse_control_listen;
 
 TEST(control_listen, parses_addresses_ports_and_off) {
   auto a = parse_control_listen("127.0.0.1:8089");
@@ -22,7 +22,7 @@ TEST(control_listen, parses_addresses_ports_and_off) {
   EXPECT_EQ(a->host, "127.0.0.1");
   EXPECT_EQ(a->port, 0);
   EXPECT_FALSE(parse_control_listen("off"));
-  EXPECT_EQ(parse_control_listen(factorysim::sim::default_control_listen)->port, 8089);
+  EXPECT_EQ(parse_control_listen(factorysim::control::default_control_listen)->port, 8089);
 }
 
 TEST(control_listen, refuses_malformed_values_with_a_message) {

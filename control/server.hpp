@@ -11,9 +11,9 @@
 #include <memory>
 #include <string>
 
-#include "sim/control_router.hpp"
+#include "control/router.hpp"
 
-namespace factorysim::sim {
+namespace factorysim::control {
 
 struct control_server_options {
   std::string address = "127.0.0.1";
@@ -55,4 +55,4 @@ class control_server {
   std::shared_ptr<shared> shared_;
 };
 
-}  // namespace factorysim::sim
+}  // namespace factorysim::control

@@ -21,7 +21,7 @@ namespace pqxx {
 class connection_base;
 }
 
-namespace factorysim::ingest {
+namespace factorysim::schema {
 
 /// One migration file: version "030", name "030_timeseries.sql", its text and md5.
 struct migration_file {
@@ -144,4 +144,4 @@ struct maintain_report {
 maintain_report maintain(pqxx::connection_base& c, const maintain_options& options,
                          std::chrono::system_clock::time_point now);
 
-}  // namespace factorysim::ingest
+}  // namespace factorysim::schema

@@ -1,4 +1,4 @@
-#include "sim/control_server.hpp"
+#include "control/server.hpp"
 
 #include <array>
 #include <boost/asio/steady_timer.hpp>
@@ -9,7 +9,7 @@
 #include <unordered_set>
 #include <vector>
 
-namespace factorysim::sim {
+namespace factorysim::control {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
@@ -322,4 +322,4 @@ std::size_t control_server::open_connections() const noexcept {
   return shared_->open;
 }
 
-}  // namespace factorysim::sim
+}  // namespace factorysim::control

@@ -1,7 +1,7 @@
 // GET /openapi.json stays true (issue 4): every route of the router's table is in the
 // document and every operation of the document is a route; parameters, security and
 // references are consistent.
-#include "sim/control_openapi.hpp"
+#include "control/openapi.hpp"
 
 #include <gtest/gtest.h>
 
@@ -10,7 +10,7 @@
 #include <set>
 #include <string>
 
-#include "sim/control_router.hpp"
+#include "control/router.hpp"
 
 namespace {
 
@@ -23,7 +23,7 @@ std::string lower(std::string_view s) {
 }
 
 const json& document() {
-  static const json doc = json::parse(factorysim::sim::openapi_document());
+  static const json doc = json::parse(factorysim::control::openapi_document());
   return doc;
 }
 
@@ -65,7 +65,7 @@ TEST(openapi, is_an_openapi_3_document) {
 
 TEST(openapi, every_route_is_documented) {
   const json& paths = document()["paths"];
-  for (const auto& r : factorysim::sim::control_router::routes()) {
+  for (const auto& r : factorysim::control::control_router::routes()) {
     const std::string path(r.path);
     ASSERT_TRUE(paths.contains(path))
         << "route " << r.method << ' ' << r.path << " not in the document";
@@ -110,7 +110,7 @@ TEST(openapi, every_documented_operation_is_a_route) {
     for (const auto& [key, op] : item.items()) {
       if (!verbs.count(key)) continue;
       bool found = false;
-      for (const auto& r : factorysim::sim::control_router::routes())
+      for (const auto& r : factorysim::control::control_router::routes())
         if (r.path == path && lower(r.method) == key) found = true;
       EXPECT_TRUE(found) << key << ' ' << path << " is documented but the router has no such route";
       ASSERT_TRUE(op.contains("operationId")) << key << ' ' << path;
@@ -118,7 +118,7 @@ TEST(openapi, every_documented_operation_is_a_route) {
           << "duplicate operationId " << op["operationId"];
     }
   }
-  EXPECT_EQ(operation_ids.size(), factorysim::sim::control_router::routes().size());
+  EXPECT_EQ(operation_ids.size(), factorysim::control::control_router::routes().size());
 }
 
 }  // namespace

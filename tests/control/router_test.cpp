@@ -1,6 +1,6 @@
 // The control router (issue 4) without sockets: every route and every error status against a
 // real engine on a memory sink, stepped by hand.
-#include "sim/control_router.hpp"
+#include "control/router.hpp"
 
 #include <gtest/gtest.h>
 
@@ -9,7 +9,7 @@
 #include <string>
 
 #include "sim/payload.hpp"
-#include "tests/sim/control_fixture.hpp"
+#include "tests/control/control_fixture.hpp"
 
 namespace {
 
@@ -25,7 +25,7 @@ using test::pump_id;
 
 using router_test = test::control_fixture;
 
-std::string header(const sim::control_response& r, const std::string& name) {
+std::string header(const control::control_response& r, const std::string& name) {
   for (const auto& [k, v] : r.headers)
     if (k == name) return v;
   return {};
@@ -94,7 +94,7 @@ TEST_F(router_test, unknown_paths_are_404_and_wrong_methods_405_with_allow) {
 }
 
 TEST_F(router_test, the_token_guards_every_mutating_route_and_only_those) {
-  sim::control_router_options o;
+  control::control_router_options o;
   o.token = "s3cret-token";
   make(scenarios::time_mode::accelerated, o);
   const std::string body = std::string(R"({"machine_ids":[")") + compressor_id + "\"]}";
@@ -122,14 +122,14 @@ TEST_F(router_test, the_token_guards_every_mutating_route_and_only_those) {
 }
 
 TEST(bearer_matches, compares_the_whole_header) {
-  EXPECT_TRUE(sim::bearer_matches("Bearer abc", "abc"));
-  EXPECT_FALSE(sim::bearer_matches("Bearer abcd", "abc"));
-  EXPECT_FALSE(sim::bearer_matches("Bearer ab", "abc"));
-  EXPECT_FALSE(sim::bearer_matches("Bearer abd", "abc"));
-  EXPECT_FALSE(sim::bearer_matches("Basic abc", "abc"));
-  EXPECT_FALSE(sim::bearer_matches("", "abc"));
-  EXPECT_FALSE(sim::bearer_matches("Bearer ", ""));  // no token configured never matches
-  EXPECT_FALSE(sim::bearer_matches(std::string("Bearer abc\0", 11), "abc"));
+  EXPECT_TRUE(control::bearer_matches("Bearer abc", "abc"));
+  EXPECT_FALSE(control::bearer_matches("Bearer abcd", "abc"));
+  EXPECT_FALSE(control::bearer_matches("Bearer ab", "abc"));
+  EXPECT_FALSE(control::bearer_matches("Bearer abd", "abc"));
+  EXPECT_FALSE(control::bearer_matches("Basic abc", "abc"));
+  EXPECT_FALSE(control::bearer_matches("", "abc"));
+  EXPECT_FALSE(control::bearer_matches("Bearer ", ""));  // no token configured never matches
+  EXPECT_FALSE(control::bearer_matches(std::string("Bearer abc\0", 11), "abc"));
 }
 
 TEST_F(router_test, malformed_and_mistyped_bodies_are_400_with_the_reason) {
@@ -180,7 +180,7 @@ TEST_F(router_test, malformed_and_mistyped_bodies_are_400_with_the_reason) {
 }
 
 TEST_F(router_test, bodies_over_the_limit_are_413) {
-  sim::control_router_options o;
+  control::control_router_options o;
   o.body_limit = 1024;
   make(scenarios::time_mode::accelerated, o);
   std::string big = R"({"machine_ids":[)";
@@ -511,7 +511,7 @@ TEST_F(router_test, shutdown_ends_the_run_and_later_changes_are_409) {
 
   // A custom shutdown action replaces request_stop().
   int calls = 0;
-  sim::control_router_options o;
+  control::control_router_options o;
   o.shutdown = [&] { ++calls; };
   make(scenarios::time_mode::accelerated, o);
   EXPECT_EQ(call("POST", "/shutdown").status, 202u);

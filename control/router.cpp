@@ -1,4 +1,4 @@
-#include "sim/control_router.hpp"
+#include "control/router.hpp"
 
 #include <algorithm>
 #include <array>
@@ -10,11 +10,24 @@
 #include <set>
 #include <stdexcept>
 
-#include "sim/control_metrics.hpp"
-#include "sim/control_openapi.hpp"
+#include "control/metrics.hpp"
+#include "control/openapi.hpp"
 #include "sim/payload.hpp"
 
-namespace factorysim::sim {
+namespace factorysim::control {
+
+// The engine's control interface and the names of its values, as this file reads them.
+using sim::append_time;
+using sim::control_error;
+using sim::engine;
+using sim::engine_status;
+using sim::machine_status;
+using sim::run_state;
+using sim::severity_level;
+using sim::stream;
+using sim::stream_count;
+using sim::stream_counts;
+using sim::to_string;
 namespace {
 
 // Keys come out in the order the handlers write them: easier to read with curl.
@@ -860,4 +873,4 @@ control_response control_router::dispatch(const control_request& request) {
   }
 }
 
-}  // namespace factorysim::sim
+}  // namespace factorysim::control

@@ -1,4 +1,4 @@
-#include "sim/control_metrics.hpp"
+#include "control/metrics.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -9,7 +9,16 @@
 
 #include "sim/payload.hpp"
 
-namespace factorysim::sim {
+namespace factorysim::control {
+
+// The engine's control interface and the names of its values, as this file reads them.
+using sim::engine;
+using sim::engine_status;
+using sim::machine_status;
+using sim::run_state;
+using sim::stream;
+using sim::stream_count;
+using sim::to_string;
 namespace {
 
 using label = std::pair<std::string_view, std::string_view>;
@@ -230,4 +239,4 @@ std::string render_metrics(const engine& e, const control_stats& control) {
   return out;
 }
 
-}  // namespace factorysim::sim
+}  // namespace factorysim::control

@@ -1,4 +1,4 @@
-#include "ingest/db_init.hpp"
+#include "schema/db_init.hpp"
 
 #include <unistd.h>
 
@@ -16,7 +16,7 @@
 #define FACTORYSIM_SQL_DIR ""
 #endif
 
-namespace factorysim::ingest {
+namespace factorysim::schema {
 namespace {
 
 std::string read_text(const std::filesystem::path& p) {
@@ -425,4 +425,4 @@ maintain_report maintain(pqxx::connection_base& c, const maintain_options& optio
   return report;
 }
 
-}  // namespace factorysim::ingest
+}  // namespace factorysim::schema

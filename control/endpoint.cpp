@@ -1,10 +1,10 @@
-#include "sim/control_endpoint.hpp"
+#include "control/endpoint.hpp"
 
 #include <boost/asio/ip/address.hpp>
 #include <boost/system/system_error.hpp>
 #include <charconv>
 
-namespace factorysim::sim {
+namespace factorysim::control {
 
 std::optional<control_address> parse_control_listen(std::string_view text) {
   if (text == "off") return std::nullopt;
@@ -43,12 +43,12 @@ bool is_loopback_address(std::string_view host) noexcept {
   return a.is_loopback();
 }
 
-control_endpoint::control_endpoint(boost::asio::io_context& io, engine& e,
+control_endpoint::control_endpoint(boost::asio::io_context& io, sim::engine& e,
                                    control_server_options server_options,
                                    control_router_options router_options)
     : router_(e, std::move(router_options)), server_(io, router_, std::move(server_options)) {}
 
-std::unique_ptr<control_endpoint> attach_control(boost::asio::io_context& io, engine& e,
+std::unique_ptr<control_endpoint> attach_control(boost::asio::io_context& io, sim::engine& e,
                                                  const control_settings& settings,
                                                  std::ostream& log) {
   std::optional<control_address> address;
@@ -87,4 +87,4 @@ std::unique_ptr<control_endpoint> attach_control(boost::asio::io_context& io, en
   return endpoint;
 }
 
-}  // namespace factorysim::sim
+}  // namespace factorysim::control

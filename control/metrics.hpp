@@ -7,10 +7,10 @@
 #include <string>
 #include <string_view>
 
-#include "sim/control_router.hpp"
+#include "control/router.hpp"
 #include "sim/engine.hpp"
 
-namespace factorysim::sim {
+namespace factorysim::control {
 
 /// The Content-Type Prometheus expects for the text format.
 inline constexpr std::string_view metrics_content_type = "text/plain; version=0.0.4; charset=utf-8";
@@ -24,6 +24,6 @@ void append_help_text(std::string& out, std::string_view text);
 void append_metric_value(std::string& out, double value);
 
 /// The whole exposition for the engine's current state and the endpoint's own counters.
-std::string render_metrics(const engine& e, const control_stats& control);
+std::string render_metrics(const sim::engine& e, const control_stats& control);
 
-}  // namespace factorysim::sim
+}  // namespace factorysim::control

@@ -1,9 +1,9 @@
-#include "sim/control_openapi.hpp"
+#include "control/openapi.hpp"
 
-namespace factorysim::sim {
+namespace factorysim::control {
 
 const std::string& openapi_document() {
-  // Kept true by tests/sim/control_openapi_test.cpp: every route of control_router::routes()
+  // Kept true by tests/control/openapi_test.cpp: every route of control_router::routes()
   // is here and every operation here is a route.
   static const std::string doc = R"json({
   "openapi": "3.0.3",
@@ -289,4 +289,4 @@ const std::string& openapi_document() {
   return doc;
 }
 
-}  // namespace factorysim::sim
+}  // namespace factorysim::control

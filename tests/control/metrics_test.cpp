@@ -1,7 +1,7 @@
 // GET /metrics (issue 4): the Prometheus text exposition format 0.0.4, checked by a parser of
 // the format's line grammar written here, and by `promtool check metrics` from Debian's
 // prometheus package.
-#include "sim/control_metrics.hpp"
+#include "control/metrics.hpp"
 
 #include <gtest/gtest.h>
 #include <sys/wait.h>
@@ -20,7 +20,7 @@
 #include <string>
 #include <vector>
 
-#include "tests/sim/control_fixture.hpp"
+#include "tests/control/control_fixture.hpp"
 
 namespace {
 
@@ -212,7 +212,7 @@ TEST(exposition_parser, refuses_what_the_format_forbids) {
 TEST(metrics_values, print_exactly) {
   const auto text = [](double v) {
     std::string s;
-    sim::append_metric_value(s, v);
+    control::append_metric_value(s, v);
     return s;
   };
   EXPECT_EQ(text(0), "0");
@@ -226,10 +226,10 @@ TEST(metrics_values, print_exactly) {
   EXPECT_EQ(text(std::numeric_limits<double>::infinity()), "+Inf");
   EXPECT_EQ(text(-std::numeric_limits<double>::infinity()), "-Inf");
   std::string label;
-  sim::append_label_value(label, "a\"b\\c\nd");
+  control::append_label_value(label, "a\"b\\c\nd");
   EXPECT_EQ(label, "a\\\"b\\\\c\\nd");
   std::string help;
-  sim::append_help_text(help, "x\\y\nz \"q\"");
+  control::append_help_text(help, "x\\y\nz \"q\"");
   EXPECT_EQ(help, "x\\\\y\\nz \"q\"");
 }
 
