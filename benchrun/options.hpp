@@ -18,6 +18,7 @@ struct bench_options {
   std::optional<std::size_t> machines;   ///< replicas of every machine entry
   int qos = 1;
   std::optional<double> rate_per_s;      ///< constant target rate (else the scenario's profile)
+  bool rate_max = false;                 ///< `--rate max`: closed loop, as fast as the window allows
   std::optional<double> duration_s;      ///< with rate_per_s (default 30 s)
   std::optional<double> warmup_s;        ///< default 5 s (scenario: bench.warmup)
   bool find_max = false;

@@ -4,7 +4,9 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
+#include <ctime>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -272,7 +274,11 @@ json run_single(const bench_options& o_in) {
   const double base_rate = rate.readings_all_streams_per_s() + rate.random_events_per_s;
   if (!(base_rate > 0)) throw bench_usage_error(o.scenario + ": the scenario publishes nothing");
   rate_profile profile;
-  if (o.find_max) {
+  if (o.rate_max && o.find_max) throw bench_usage_error("--rate max and --find-max exclude each other");
+  if (o.rate_max) {
+    // Closed loop: the target is "everything the window lets through"; no rate to pace.
+    profile = rate_profile::constant(0, o.duration_s.value_or(30));
+  } else if (o.find_max) {
     profile = rate_profile::constant(o.rate_per_s.value_or(5000), o.step_s);
   } else if (o.rate_per_s) {
     profile = rate_profile::constant(*o.rate_per_s, o.duration_s.value_or(30));
@@ -381,6 +387,27 @@ json run_single(const bench_options& o_in) {
                                     std::to_string(o.window), "--summary-json", run_summary,
                                     "--seed", std::to_string(scenario.seed)};
   if (o.machines) run_argv.insert(run_argv.end(), {"--replicas", std::to_string(*o.machines)});
+  if (o.rate_max) {
+    // A backfill ending now, long enough for the load at up to 300,000 msg/s, and at most
+    // 20 h back: db init made day partitions from yesterday on.
+    const auto now_s = std::chrono::duration_cast<std::chrono::seconds>(
+                           std::chrono::system_clock::now().time_since_epoch()).count();
+    const double range_s = std::min(72000.0, (warmup_s + load_s) * 3e5 / base_rate + 60);
+    const auto rfc3339 = [](long long unix_s) {
+      const std::time_t t = static_cast<std::time_t>(unix_s);
+      std::tm tm{};
+      ::gmtime_r(&t, &tm);
+      char buf[32];
+      std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+      return std::string(buf);
+    };
+    for (std::size_t i = 0; i + 1 < run_argv.size(); ++i)
+      if (run_argv[i] == "--mode") run_argv[i + 1] = "backfill";
+    const auto speed_at = std::find(run_argv.begin(), run_argv.end(), "--speed");
+    run_argv.erase(speed_at, speed_at + 2);
+    run_argv.insert(run_argv.end(), {"--from", rfc3339(now_s - static_cast<long long>(range_s)),
+                                     "--to", rfc3339(now_s)});
+  }
   if (run_has_stamps) run_argv.push_back("--stamp-send-time");
   child sim_process = child::spawn(run_argv, logging_to(run_log));
   {
@@ -429,6 +456,10 @@ json run_single(const bench_options& o_in) {
       stop_reason = "interrupted";
       break;
     }
+    if (!sim_process.running() && o.rate_max && sim_process.exit_status() == 0) {
+      stop_reason = "the backfill range ended";
+      break;
+    }
     if (!sim_process.running()) {
       errors.push_back("the simulator exited during the load (status " +
                        std::to_string(sim_process.exit_status().value_or(-1)) + ")");
@@ -443,7 +474,7 @@ json run_single(const bench_options& o_in) {
     json p;
     p["t_s"] = std::round(t * 1000) / 1000;
     p["phase"] = warm_done ? "measure" : "warmup";
-    p["target_rate_per_s"] = o.find_max ? step_rate : profile.rate_at(last_t);
+    p["target_rate_per_s"] = o.rate_max ? json(nullptr) : json(o.find_max ? step_rate : profile.rate_at(last_t));
     p["speed"] = speed;
     p["published"] = st.published;
     p["published_per_s"] = (st.published - prev_sim.published) / dt;
@@ -484,8 +515,8 @@ json run_single(const bench_options& o_in) {
 
     if (o.progress) {
       std::string line = "bench: " + format_rate(t) + " s " + (warm_done ? "" : "(warm-up) ") +
-                         "target " + format_rate(p["target_rate_per_s"].get<double>()) +
-                         "/s published " + format_rate(p["published_per_s"].get<double>()) + "/s";
+                         "target " + (o.rate_max ? std::string("max") : format_rate(p["target_rate_per_s"].get<double>()) + "/s") +
+                         " published " + format_rate(p["published_per_s"].get<double>()) + "/s";
       if (have_received) line += " received " + format_rate(p["received_per_s"].get<double>()) + "/s";
       if (sc.ok) line += " committed " + format_rate(p["committed_per_s"].get<double>()) + "/s";
       if (have_received) line += " backlog " + format_rate(backlog);
@@ -573,7 +604,7 @@ json run_single(const bench_options& o_in) {
     prev_backlog = backlog;
     if (!o.find_max && t >= warmup_s + load_s) break;
     const double next_speed = std::max(1e-3, next_rate / base_rate);
-    if (std::abs(next_speed - speed) > 1e-6 * speed) {
+    if (!o.rate_max && std::abs(next_speed - speed) > 1e-6 * speed) {
       try {
         const auto r = http_request("127.0.0.1", control_port, "PUT", "/speed",
                                     json{{"speed", next_speed}}.dump(), 2s);
@@ -866,7 +897,7 @@ json run_single(const bench_options& o_in) {
       {"db", o.no_ingest ? json(nullptr) : o.db ? json(*o.db) : json("private")},
       {"ingestors", o.no_ingest ? 0 : o.ingestors}, {"no_ingest", o.no_ingest},
       {"machines", o.machines ? json(*o.machines) : json(nullptr)}, {"qos", o.qos},
-      {"rate_per_s", o.rate_per_s ? json(*o.rate_per_s) : json(nullptr)},
+      {"rate_per_s", o.rate_max ? json("max") : o.rate_per_s ? json(*o.rate_per_s) : json(nullptr)},
       {"duration_s", o.find_max ? json(nullptr) : json(load_s)}, {"warmup_s", warmup_s},
       {"find_max", o.find_max}, {"slo_ms", o.slo_ms}, {"step_s", o.step_s},
       {"step_factor", o.step_factor}, {"sessions", o.sessions}, {"window", o.window},

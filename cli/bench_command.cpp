@@ -1,6 +1,8 @@
 // `factorysim bench [SCENARIO]` and `factorysim bench compare OLD NEW`: options map onto
 // benchrun::bench_options; the run itself lives in benchrun/ (docs/bench.md).
+#include <cmath>
 #include <csignal>
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 
@@ -27,6 +29,7 @@ struct bench_args {
   bool no_progress = false;
   std::string old_file, new_file;
   std::string tolerance = "5%";
+  std::optional<std::string> rate;
 };
 
 bool write_text(const std::string& path, const std::string& text) {
@@ -61,8 +64,9 @@ void add_bench_command(CLI::App& app, int& exit_code, int argc, char** argv) {
   cmd->add_option("--machines", o.machines, "replicas of every machine entry")
       ->check(CLI::Range(1, 100000));
   cmd->add_option("--qos", o.qos, "QoS of every publish")->check(CLI::Range(0, 2));
-  cmd->add_option("--rate", o.rate_per_s, "target messages per second (all streams)")
-      ->check(CLI::PositiveNumber);
+  cmd->add_option("--rate", args->rate,
+                  "target messages per second (all streams), or max (closed loop: as fast as the "
+                  "simulator's window lets messages through)");
   cmd->add_option("--duration", o.duration_s, "seconds of load after the warm-up (with --rate; default 30)")
       ->check(CLI::PositiveNumber);
   cmd->add_option("--warmup", o.warmup_s, "seconds of load before the measured window (default 5)")
@@ -105,6 +109,21 @@ void add_bench_command(CLI::App& app, int& exit_code, int argc, char** argv) {
     if (compare->parsed()) return;
     auto opts = args->o;
     opts.progress = !args->no_progress;
+    if (args->rate) {
+      if (*args->rate == "max") {
+        opts.rate_max = true;
+      } else {
+        char* end = nullptr;
+        const double r = std::strtod(args->rate->c_str(), &end);
+        if (end == args->rate->c_str() || *end != '\0' || !(r > 0) || !std::isfinite(r)) {
+          std::cerr << "bench: --rate must be a positive number of messages per second or max, got "
+                    << *args->rate << "\n";
+          exit_code = 2;
+          return;
+        }
+        opts.rate_per_s = r;
+      }
+    }
     opts.factorysim_version = version_line();
     for (int i = 0; i < argc; ++i) opts.command_line += (i ? " " : "") + std::string(argv[i]);
     opts.scenario = resolve_scenario(args->scenario);
