@@ -89,6 +89,7 @@ struct ingestor_child {
 /// What all ingestors say at one instant (summed).
 struct ingest_scrape {
   bool ok = false;
+  bool metrics = false;  ///< from /metrics (loss counters and histograms), not status lines
   double received = 0, committed = 0, lost = 0, duplicates = 0, reordered = 0, rejected = 0,
          queue = 0;
   std::map<std::string, cumulative_histogram> histograms;
@@ -98,7 +99,25 @@ ingest_scrape scrape_ingestors(const std::vector<ingestor_child>& ingestors) {
   ingest_scrape s;
   if (ingestors.empty()) return s;
   for (const auto& in : ingestors) {
-    if (in.metrics_port == 0) return {};
+    if (in.metrics_port == 0) {
+      // An ingestor without --metrics: its last 1 s status line has the totals (no latency).
+      const std::string tail = tail_of_file(in.log_file, 4096);
+      const auto line_at = tail.rfind("| received ");
+      if (line_at == std::string::npos) return {};
+      std::istringstream line(tail.substr(line_at + 2));
+      std::string word;
+      double received = -1, rows = -1, queue = -1;
+      while (line >> word) {
+        if (word == "received") line >> received;
+        else if (word == "rows") line >> rows;
+        else if (word == "queue") line >> queue;
+      }
+      if (received < 0 || rows < 0) return {};
+      s.received += received;
+      s.committed += rows;
+      s.queue += std::max(0.0, queue);
+      continue;
+    }
     http_response r;
     try {
       r = http_request("127.0.0.1", in.metrics_port, "GET", "/metrics", {}, 2s);
@@ -119,6 +138,7 @@ ingest_scrape scrape_ingestors(const std::vector<ingestor_child>& ingestors) {
       if (auto h = histogram_of(m, name)) s.histograms[name].add(*h);
   }
   s.ok = true;
+  s.metrics = !ingestors.empty() && ingestors.front().metrics_port != 0;
   return s;
 }
 
@@ -486,7 +506,7 @@ json run_single(const bench_options& o_in) {
     const double backlog = have_received ? std::max(0.0, st.published - received) : 0;
     p["backlog"] = have_received ? json(backlog) : json(nullptr);
     p["queue"] = sc.ok ? json(sc.queue) : json(nullptr);
-    p["lost"] = sc.ok ? json(sc.lost) : json(nullptr);
+    p["lost"] = sc.metrics ? json(sc.lost) : json(nullptr);
     json lat;
     if (sc.ok) {
       for (const auto& [name, key] :
@@ -524,7 +544,7 @@ json run_single(const bench_options& o_in) {
       if (lat.contains("publish_to_committed")) l99 = &lat["publish_to_committed"]["p99"];
       else if (lat.contains("publish_to_received")) l99 = &lat["publish_to_received"]["p99"];
       if (l99 && l99->is_number()) line += " p99 " + format_rate(l99->get<double>()) + " ms";
-      if (sc.ok) line += " lost " + format_rate(sc.lost);
+      if (sc.metrics) line += " lost " + format_rate(sc.lost);
       if (tty) std::cerr << "\r\033[K" << line << std::flush;
       else if (tick % 5 == 0) std::cerr << line << "\n";
     }
@@ -907,7 +927,7 @@ json run_single(const bench_options& o_in) {
     prof.push_back({{s.ramp ? "ramp_to" : "rate", s.rate_per_s}, {"for_s", s.duration_s}});
   manifest["options"]["profile"] = prof;
   manifest["in_band_timing"] = run_has_stamps;
-  manifest["ingest_metrics"] = ingest_has_metrics;
+  manifest["ingest_metrics"] = ingest_has_metrics;  // false: totals from their status lines
   manifest["mosquitto"] = broker ? mosquitto_version() : "external";
   if (!db.empty()) {
     try {
