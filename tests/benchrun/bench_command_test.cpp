@@ -14,6 +14,8 @@
 #include "benchrun/process.hpp"
 #include "tests/support/child_process.hpp"
 #include "tests/support/free_port.hpp"
+#include "tests/support/mosquitto_server.hpp"
+#include "tests/support/postgres_server.hpp"
 
 namespace factorysim::test {
 namespace {
@@ -190,6 +192,46 @@ TEST(bench_command, two_ingestors_share_the_stream_and_sql_still_finds_every_row
   EXPECT_TRUE(sql.at("agrees").get<bool>()) << sql.dump();
   EXPECT_EQ(sql.at("lost_rows"), 0);
   EXPECT_EQ(sql.at("stored_rows"), sql.at("published_rows"));
+}
+
+TEST(bench_command, readings_the_broker_drops_are_reported_exactly_as_sql_finds_them_issue_9) {
+  // QoS 0 (nothing acknowledged, so nothing slows the publisher), a broker that queues at most
+  // 100 messages per client, and a closed-loop load far above what the ingestor commits: the
+  // broker drops readings. What bench reports lost must be exactly what this test's own SQL
+  // finds missing.
+  mosquitto_server broker({.users = {}, .extra_config = {"max_queued_messages 100",
+                                                         "max_inflight_messages 100"},
+                           .tls = false});
+  postgres_server pg;
+  temp_dir dir;
+  const auto r = run_factorysim_child(
+      {"bench", "--mqtt-host", "127.0.0.1", "--mqtt-port", std::to_string(broker.port()),
+       "--db", pg.conninfo(), "--machines", "100", "--qos", "0", "--rate", "max", "--duration", "4",
+       "--warmup", "0", "--no-progress", "--drain-timeout", "30", "--json", dir.path + "/r.json"},
+      with_timeout(300));
+  const json report = read_json(dir.path + "/r.json");
+  const json& sql = report.at("results").at("sql_check");
+  ASSERT_TRUE(sql.at("ran").get<bool>()) << r.err;
+  const long long published = sql.at("published_rows").get<long long>();
+  const long long bench_lost = sql.at("lost_rows").get<long long>();
+  ASSERT_GT(bench_lost, 0) << "the broker dropped nothing; the test proves nothing: " << r.err;
+  // Our own count: distinct seqs stored per reading table (each machine's seqs start at 1).
+  long long distinct = 0;
+  for (const char* table : {"energy_readings", "production_data", "environmental_data", "health_truth"})
+    distinct += query_int(pg.conninfo(), std::string("SELECT count(*) FROM (SELECT DISTINCT machine_id, seq FROM ") +
+                                             table + ") d");
+  EXPECT_EQ(published - distinct, bench_lost);
+  EXPECT_EQ(sql.at("stored_rows").get<long long>(), distinct);
+  EXPECT_EQ(report.at("results").at("accounting").at("lost").get<long long>(), bench_lost);
+  // The lost streams are listed, each with its own count, adding up to the total.
+  long long listed = 0;
+  for (const auto& s : report.at("results").at("accounting").at("streams")) listed += s.value("db_lost", 0ll);
+  EXPECT_EQ(listed, bench_lost);
+  if (sql.at("compared_with_ingestor").get<bool>()) {
+    // With the ingestor's gap counters (contract 4) both views must agree: bench says so.
+    EXPECT_TRUE(sql.at("agrees").get<bool>()) << sql.at("disagreements").dump();
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+  }
 }
 
 TEST(bench_command, broker_only_counts_every_message_at_a_reference_subscriber) {
