@@ -3,6 +3,7 @@
 // must account for every reading. No assertion on speed.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -232,6 +233,33 @@ TEST(bench_command, readings_the_broker_drops_are_reported_exactly_as_sql_finds_
     EXPECT_TRUE(sql.at("agrees").get<bool>()) << sql.at("disagreements").dump();
     EXPECT_EQ(r.exit_code, 0) << r.err;
   }
+}
+
+TEST(bench_command, find_max_steps_up_until_a_step_fails_and_reports_the_last_that_held) {
+  temp_dir dir;
+  const auto r = run_factorysim_child(
+      {"bench", "--no-ingest", "--find-max", "--machines", "100", "--rate", "1000", "--step-s",
+       "2", "--step-factor", "4", "--warmup", "1", "--no-progress", "--json", dir.path + "/r.json"},
+      with_timeout(300));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const json report = read_json(dir.path + "/r.json");
+  const json& m = report.at("results").at("max_sustainable");
+  const json& steps = m.at("steps");
+  ASSERT_GE(steps.size(), 1u) << m.dump();
+  // Every step but the last held, each at step-factor times the one before; the report's
+  // figure is the last one that held (none when the first failed).
+  for (std::size_t i = 0; i < steps.size(); ++i) {
+    EXPECT_DOUBLE_EQ(steps[i].at("target_rate_per_s").get<double>(), 1000 * std::pow(4.0, static_cast<double>(i)));
+    if (i + 1 < steps.size()) {
+      EXPECT_TRUE(steps[i].at("held").get<bool>()) << steps.dump();
+    }
+  }
+  const std::string reason = report.at("results").at("stop_reason");
+  EXPECT_EQ(reason.rfind("find-max: ", 0), 0u) << reason;
+  if (steps.size() >= 2 && !steps.back().at("held").get<bool>()) {
+    EXPECT_EQ(m.at("target_rate_per_s"), steps[steps.size() - 2].at("target_rate_per_s"));
+  }
+  EXPECT_EQ(report.at("results").at("accounting").at("lost"), 0);
 }
 
 TEST(bench_command, broker_only_counts_every_message_at_a_reference_subscriber) {
