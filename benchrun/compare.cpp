@@ -30,7 +30,8 @@ const json* at_path(const json& j, const std::string& path) {
   std::size_t pos = 0;
   while (pos <= path.size()) {
     const auto slash = path.find('/', pos);
-    const std::string key = path.substr(pos, slash == std::string::npos ? std::string::npos : slash - pos);
+    const std::string key =
+        path.substr(pos, slash == std::string::npos ? std::string::npos : slash - pos);
     if (!cur->is_object() || !cur->contains(key)) return nullptr;
     cur = &(*cur)[key];
     if (slash == std::string::npos) break;
@@ -42,7 +43,8 @@ const json* at_path(const json& j, const std::string& path) {
 void check_report(const json& r, const std::string& which) {
   if (!r.is_object() || r.value("schema", "").rfind("factorysim-bench/", 0) != 0 ||
       !r.contains("results") || !r["results"].is_object())
-    throw bench_usage_error(which + ": not a factorysim bench report (no \"schema\": \"factorysim-bench/1\")");
+    throw bench_usage_error(
+        which + ": not a factorysim bench report (no \"schema\": \"factorysim-bench/1\")");
 }
 
 std::string fmt(double v) {
@@ -76,7 +78,8 @@ compare_result compare_reports(const json& old_report, const json& new_report, d
   compare_result out;
   std::ostringstream t;
   char line[256];
-  std::snprintf(line, sizeof line, "%-26s %14s %14s %9s  %s\n", "figure", "old", "new", "change", "");
+  std::snprintf(line, sizeof line, "%-26s %14s %14s %9s  %s\n", "figure", "old", "new", "change",
+                "");
   t << line;
   int compared = 0;
   for (const auto& f : figures) {
@@ -100,8 +103,9 @@ compare_result compare_reports(const json& old_report, const json& new_report, d
   }
   if (compared == 0)
     throw bench_usage_error("the reports share no throughput or p99 figure to compare");
-  std::snprintf(line, sizeof line, "tolerance %.1f%%: %s\n", 100 * tolerance,
-                out.regression ? "REGRESSION (throughput fell or p99 rose beyond it)" : "no regression");
+  std::snprintf(
+      line, sizeof line, "tolerance %.1f%%: %s\n", 100 * tolerance,
+      out.regression ? "REGRESSION (throughput fell or p99 rose beyond it)" : "no regression");
   t << line;
   out.table = t.str();
   return out;
@@ -154,20 +158,25 @@ std::string summary_text(const json& report) {
   const json& sql = r.at("sql_check");
   if (sql.value("ran", false))
     s << "bench: SQL check " << (sql.value("agrees", false) ? "agrees" : "DISAGREES")
-      << (sql.value("compared_with_ingestor", false) ? " with the ingestor's counters" : " (no ingestor counters to compare)")
+      << (sql.value("compared_with_ingestor", false) ? " with the ingestor's counters"
+                                                     : " (no ingestor counters to compare)")
       << ": " << num("results/sql_check/stored_rows") << " rows stored of "
-      << num("results/sql_check/published_rows") << " published, " << num("results/sql_check/lost_rows")
-      << " lost, " << num("results/sql_check/duplicate_rows") << " duplicated\n";
+      << num("results/sql_check/published_rows") << " published, "
+      << num("results/sql_check/lost_rows") << " lost, " << num("results/sql_check/duplicate_rows")
+      << " duplicated\n";
   if (const json* m = at_path(report, "results/max_sustainable/rate_per_s"); m && m->is_number())
     s << "bench: max sustainable " << fmt(m->get<double>()) << " rows/s at p99 "
-      << num("results/max_sustainable/p99_ms") << " ms (SLO " << num("results/max_sustainable/slo_ms") << " ms)\n";
+      << num("results/max_sustainable/p99_ms") << " ms (SLO "
+      << num("results/max_sustainable/slo_ms") << " ms)\n";
   if (at_path(report, "results/reference"))
     s << "bench: reference (broker only, same load): received "
       << num("results/reference/throughput/received_per_s") << " msg/s, p99 publish->received "
-      << num("results/reference/latency_ms/publish_to_received/p99") << " ms; end to end / reference: "
-      << num("results/ratio_to_reference/committed_rows_per_s") << " (committed rows), "
-      << num("results/ratio_to_reference/received_per_s") << " (received)\n";
-  for (const auto& e : r.value("errors", json::array())) s << "bench: error: " << e.get<std::string>() << "\n";
+      << num("results/reference/latency_ms/publish_to_received/p99")
+      << " ms; end to end / reference: " << num("results/ratio_to_reference/committed_rows_per_s")
+      << " (committed rows), " << num("results/ratio_to_reference/received_per_s")
+      << " (received)\n";
+  for (const auto& e : r.value("errors", json::array()))
+    s << "bench: error: " << e.get<std::string>() << "\n";
   return s.str();
 }
 

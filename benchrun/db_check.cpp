@@ -39,12 +39,11 @@ std::map<std::pair<std::string, std::string>, db_stream_rows> count_rows(
           ") SELECT p.machine_id::text, count(t.machine_id), "
           "count(DISTINCT t.seq) FILTER (WHERE t.seq BETWEEN 1 AND p.published), "
           "count(t.machine_id) FILTER (WHERE t.seq IS NULL OR t.seq < 1 OR t.seq > p.published) "
-          "FROM p LEFT JOIN " + tx.quote_name(table) +
-          " t ON t.machine_id = p.machine_id GROUP BY p.machine_id";
+          "FROM p LEFT JOIN " +
+          tx.quote_name(table) + " t ON t.machine_id = p.machine_id GROUP BY p.machine_id";
       for (const auto& row : tx.exec(sql)) {
-        out[{row[0].as<std::string>(), stream}] = {row[1].as<std::uint64_t>(),
-                                                   row[2].as<std::uint64_t>(),
-                                                   row[3].as<std::uint64_t>()};
+        out[{row[0].as<std::string>(), stream}] = {
+            row[1].as<std::uint64_t>(), row[2].as<std::uint64_t>(), row[3].as<std::uint64_t>()};
       }
     }
   } catch (const pqxx::failure& e) {
@@ -58,7 +57,8 @@ std::pair<std::string, std::string> database_versions(const std::string& conninf
   pqxx::nontransaction tx(conn);
   const auto pg = tx.exec1("SELECT version()")[0].as<std::string>();
   const auto ts = tx.exec1(
-      "SELECT coalesce((SELECT extversion FROM pg_extension WHERE extname = 'timescaledb'), '')")[0]
+                        "SELECT coalesce((SELECT extversion FROM pg_extension WHERE extname = "
+                        "'timescaledb'), '')")[0]
                       .as<std::string>();
   return {pg, ts};
 }

@@ -16,11 +16,20 @@ std::string escape(const std::string& s) {
   std::string o;
   for (char c : s) {
     switch (c) {
-      case '<': o += "&lt;"; break;
-      case '>': o += "&gt;"; break;
-      case '&': o += "&amp;"; break;
-      case '"': o += "&quot;"; break;
-      default: o += c;
+      case '<':
+        o += "&lt;";
+        break;
+      case '>':
+        o += "&gt;";
+        break;
+      case '&':
+        o += "&amp;";
+        break;
+      case '"':
+        o += "&quot;";
+        break;
+      default:
+        o += c;
     }
   }
   return o;
@@ -66,9 +75,12 @@ std::string line_chart(const std::string& id, const std::string& title, const st
     << left << "\" y2=\"" << h - bottom << "\" stroke=\"#888\"/>";
   if (!(x1 > x0)) x1 = x0 + 1;
   if (!(y1 > 0)) y1 = 1;
-  const auto px = [&](double x) { return left + ((log_x ? std::log10(x) : x) - x0) / (x1 - x0) * (w - left - right); };
+  const auto px = [&](double x) {
+    return left + ((log_x ? std::log10(x) : x) - x0) / (x1 - x0) * (w - left - right);
+  };
   const auto py = [&](double y) { return h - bottom - y / y1 * (h - top - bottom); };
-  o << "<text x=\"4\" y=\"" << top + 4 << "\" class=\"axis\">" << num(y1) << " " << escape(y_unit) << "</text>";
+  o << "<text x=\"4\" y=\"" << top + 4 << "\" class=\"axis\">" << num(y1) << " " << escape(y_unit)
+    << "</text>";
   o << "<text x=\"4\" y=\"" << h - bottom << "\" class=\"axis\">0</text>";
   if (std::isfinite(x0)) {
     o << "<text x=\"" << left << "\" y=\"" << h - 18 << "\" class=\"axis\">"
@@ -127,8 +139,10 @@ std::string render_html(const json& report) {
   row("received msg/s", tp.value("received_per_s", json()));
   row("committed rows/s", tp.value("committed_rows_per_s", json()));
   if (r.contains("reference") && r["reference"].is_object()) {
-    row("broker only (reference) msg/s", r["reference"].value("/throughput/received_per_s"_json_pointer, json()));
-    row("end to end / broker only", r.value("/ratio_to_reference/committed_rows_per_s"_json_pointer, json()));
+    row("broker only (reference) msg/s",
+        r["reference"].value("/throughput/received_per_s"_json_pointer, json()));
+    row("end to end / broker only",
+        r.value("/ratio_to_reference/committed_rows_per_s"_json_pointer, json()));
   }
   if (r.contains("max_sustainable") && r["max_sustainable"].is_object()) {
     row("max sustainable rows/s", r["max_sustainable"].value("rate_per_s", json()));
@@ -147,8 +161,9 @@ std::string render_html(const json& report) {
     add_point(received, t, p.value("received_per_s", json()));
     add_point(committed, t, p.value("committed_per_s", json()));
     const json& lat = p.value("latency_ms", json::object());
-    const json& l = lat.contains("publish_to_committed") ? lat["publish_to_committed"]
-                    : lat.contains("publish_to_received") ? lat["publish_to_received"] : json();
+    const json& l = lat.contains("publish_to_committed")  ? lat["publish_to_committed"]
+                    : lat.contains("publish_to_received") ? lat["publish_to_received"]
+                                                          : json();
     if (l.is_object()) {
       add_point(p50, t, l.value("p50", json()));
       add_point(p99, t, l.value("p99", json()));
@@ -156,22 +171,26 @@ std::string render_html(const json& report) {
   }
   o << "<h2>Over time</h2>\n"
     << line_chart("rates", "Rates per second", "msg/s", {target, published, received, committed})
-    << line_chart("latency", "Latency of each second (publish to commit, or to the subscriber)", "ms", {p50, p99});
+    << line_chart("latency", "Latency of each second (publish to commit, or to the subscriber)",
+                  "ms", {p50, p99});
 
   // Percentile plot: x = 1/(1-q) on a log scale, as HdrHistogram plots do.
   o << "<h2>Latency percentiles</h2>\n";
   std::vector<series> pct;
   const char* colors[] = {"#d62728", "#2ca02c", "#9467bd"};
   int ci = 0;
-  o << "<table><tr><th class=\"l\">latency (ms)</th><th>count</th><th>p50</th><th>p90</th><th>p99</th>"
+  o << "<table><tr><th class=\"l\">latency "
+       "(ms)</th><th>count</th><th>p50</th><th>p90</th><th>p99</th>"
        "<th>p99.9</th><th>max</th><th>mean</th></tr>";
   const json latencies = r.value("latency_ms", json::object());
   for (const auto& [name, l] : latencies.items()) {
     o << "<tr><td class=\"l\">" << escape(name) << "</td>";
-    for (const char* k : {"count", "p50", "p90", "p99", "p999", "max", "mean"}) o << "<td>" << cell(l.value(k, json())) << "</td>";
+    for (const char* k : {"count", "p50", "p90", "p99", "p999", "max", "mean"})
+      o << "<td>" << cell(l.value(k, json())) << "</td>";
     o << "</tr>";
     series s{name, colors[ci++ % 3], {}};
-    for (const auto& [k, q] : {std::pair{"p50", 0.5}, {"p90", 0.9}, {"p99", 0.99}, {"p999", 0.999}}) {
+    for (const auto& [k, q] :
+         {std::pair{"p50", 0.5}, {"p90", 0.9}, {"p99", 0.99}, {"p999", 0.999}}) {
       const json v = l.value(k, json());
       if (v.is_number()) s.points.emplace_back(1 / (1 - q), v.get<double>());
     }
@@ -182,7 +201,8 @@ std::string render_html(const json& report) {
   // Loss.
   const json& acc = r.value("accounting", json::object());
   const json& sql = r.value("sql_check", json::object());
-  o << "<h2>Loss accounting</h2><table><tr><th class=\"l\">source</th><th>published</th><th>stored/received</th>"
+  o << "<h2>Loss accounting</h2><table><tr><th "
+       "class=\"l\">source</th><th>published</th><th>stored/received</th>"
        "<th>lost</th><th>duplicates</th><th>reordered</th></tr><tr><td class=\"l\">"
     << cell(acc.value("source", json())) << "</td><td>" << cell(acc.value("published", json()))
     << "</td><td>" << cell(acc.contains("stored") ? acc["stored"] : acc.value("received", json()))
@@ -190,8 +210,10 @@ std::string render_html(const json& report) {
     << cell(acc.value("duplicates", json())) << "</td><td>" << cell(acc.value("reordered", json()))
     << "</td></tr></table>\n";
   if (sql.value("ran", false))
-    o << "<p>SQL check: " << (sql.value("agrees", false) ? "agrees" : "<span class=\"bad\">disagrees</span>")
-      << (sql.value("compared_with_ingestor", false) ? " with the ingestor's counters" : "") << ".</p>\n";
+    o << "<p>SQL check: "
+      << (sql.value("agrees", false) ? "agrees" : "<span class=\"bad\">disagrees</span>")
+      << (sql.value("compared_with_ingestor", false) ? " with the ingestor's counters" : "")
+      << ".</p>\n";
   const json streams = acc.value("streams", json::array());
   if (!streams.empty()) {
     o << "<table><tr><th class=\"l\">machine</th><th class=\"l\">stream</th><th>published</th>"
@@ -200,7 +222,8 @@ std::string render_html(const json& report) {
       o << "<tr><td class=\"l\">" << cell(s.value("machine_id", json())) << "</td><td class=\"l\">"
         << cell(s.value("stream", json())) << "</td><td>" << cell(s.value("published", json()))
         << "</td><td>" << cell(s.contains("db_lost") ? s["db_lost"] : s.value("lost", json()))
-        << "</td><td>" << cell(s.contains("db_duplicates") ? s["db_duplicates"] : s.value("duplicates", json()))
+        << "</td><td>"
+        << cell(s.contains("db_duplicates") ? s["db_duplicates"] : s.value("duplicates", json()))
         << "</td></tr>";
     o << "</table>\n";
   } else {
@@ -208,11 +231,13 @@ std::string render_html(const json& report) {
   }
 
   // Resources and manifest.
-  o << "<h2>Resources</h2><table><tr><th class=\"l\">process</th><th>CPU % mean</th><th>CPU % max</th><th>peak RSS MiB</th></tr>";
+  o << "<h2>Resources</h2><table><tr><th class=\"l\">process</th><th>CPU % mean</th><th>CPU % "
+       "max</th><th>peak RSS MiB</th></tr>";
   const json resources = r.value("resources", json::object());
   for (const auto& [role, v] : resources.items())
-    o << "<tr><td class=\"l\">" << escape(role) << "</td><td>" << cell(v.value("cpu_percent_mean", json()))
-      << "</td><td>" << cell(v.value("cpu_percent_max", json())) << "</td><td>"
+    o << "<tr><td class=\"l\">" << escape(role) << "</td><td>"
+      << cell(v.value("cpu_percent_mean", json())) << "</td><td>"
+      << cell(v.value("cpu_percent_max", json())) << "</td><td>"
       << cell(v.value("peak_rss_mib", json())) << "</td></tr>";
   o << "</table>\n<h2>Manifest</h2><pre>" << escape(m.dump(2)) << "</pre>\n</body></html>\n";
   return o.str();

@@ -58,11 +58,12 @@ http_response http_request(const std::string& host, int port, const std::string&
   const int rc = ::connect(sock.fd, res->ai_addr, res->ai_addrlen);
   ::freeaddrinfo(res);
   if (rc != 0) throw std::runtime_error(where + ": " + std::strerror(errno));
-  std::string request = method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1:" +
-                        std::to_string(port) + "\r\nConnection: close\r\nAccept: */*\r\n";
+  std::string request = method + " " + target +
+                        " HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port) +
+                        "\r\nConnection: close\r\nAccept: */*\r\n";
   if (!body.empty() || method == "PUT" || method == "POST")
-    request += "Content-Type: application/json\r\nContent-Length: " +
-               std::to_string(body.size()) + "\r\n";
+    request +=
+        "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
   request += "\r\n" + body;
   std::size_t sent = 0;
   while (sent < request.size()) {

@@ -9,13 +9,17 @@ namespace {
 constexpr double growth = 1.02;
 const double log_growth = std::log(growth);
 constexpr double top_us = 1e9;
-std::size_t bucket_count() { return static_cast<std::size_t>(std::log(top_us) / log_growth) + 2; }
+std::size_t bucket_count() {
+  return static_cast<std::size_t>(std::log(top_us) / log_growth) + 2;
+}
 std::size_t bucket_of(double us) {
   if (us <= 1) return 0;
   const auto i = static_cast<std::size_t>(std::log(us) / log_growth) + 1;
   return std::min(i, bucket_count() - 1);
 }
-double upper_bound_of(std::size_t i) { return std::pow(growth, static_cast<double>(i)); }
+double upper_bound_of(std::size_t i) {
+  return std::pow(growth, static_cast<double>(i));
+}
 }  // namespace
 
 latency_histogram::latency_histogram() : buckets_(bucket_count(), 0) {}

@@ -130,11 +130,12 @@ std::map<std::string, process_usage> proc_sampler::sample() {
       cpu_now[p] = f.cpu_s;
       // A process born since the last sample counts from zero: its whole CPU is new.
       const auto prev = w.last_cpu_s.find(p);
-      cpu_delta_s += f.cpu_s - (prev == w.last_cpu_s.end() ? (w.samples == 0 ? f.cpu_s : 0.0)
-                                                           : prev->second);
+      cpu_delta_s +=
+          f.cpu_s - (prev == w.last_cpu_s.end() ? (w.samples == 0 ? f.cpu_s : 0.0) : prev->second);
       kib += memory_kib(p, w.with_children);
     }
-    const double wall_s = w.samples == 0 ? 0 : std::chrono::duration<double>(now - w.last_at).count();
+    const double wall_s =
+        w.samples == 0 ? 0 : std::chrono::duration<double>(now - w.last_at).count();
     u.cpu_percent = wall_s > 0 ? std::max(0.0, 100.0 * cpu_delta_s / wall_s) : 0;
     u.rss_mib = kib / 1024.0;
     w.peak_rss_mib = std::max(w.peak_rss_mib, u.rss_mib);

@@ -41,7 +41,8 @@ child child::spawn(const std::vector<std::string>& argv_in, const spawn_options&
   if (switch_user) {
     const passwd* pw = ::getpwnam("postgres");
     if (pw == nullptr)
-      throw std::runtime_error("running as root but there is no `postgres` user to run PostgreSQL as");
+      throw std::runtime_error(
+          "running as root but there is no `postgres` user to run PostgreSQL as");
     uid = pw->pw_uid;
     gid = pw->pw_gid;
   }
@@ -67,8 +68,7 @@ child child::spawn(const std::vector<std::string>& argv_in, const spawn_options&
     ::dup2(out_fd, 2);
     const int null_fd = ::open("/dev/null", O_RDONLY);
     if (null_fd >= 0) ::dup2(null_fd, 0);
-    if (switch_user &&
-        (::setgroups(0, nullptr) != 0 || ::setgid(gid) != 0 || ::setuid(uid) != 0))
+    if (switch_user && (::setgroups(0, nullptr) != 0 || ::setgid(gid) != 0 || ::setuid(uid) != 0))
       _exit(126);
     if (::chdir(cwd.c_str()) != 0) _exit(126);
     ::execvp(argv[0], argv.data());
@@ -209,9 +209,9 @@ bool tcp_accepts(const std::string& host, int port) {
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(static_cast<std::uint16_t>(port));
-  const bool ok = ::inet_pton(AF_INET, host == "localhost" ? "127.0.0.1" : host.c_str(),
-                              &addr.sin_addr) == 1 &&
-                  ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  const bool ok =
+      ::inet_pton(AF_INET, host == "localhost" ? "127.0.0.1" : host.c_str(), &addr.sin_addr) == 1 &&
+      ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
   ::close(fd);
   return ok;
 }

@@ -16,10 +16,10 @@ namespace factorysim::benchrun {
 
 /// How a child starts.
 struct spawn_options {
-  std::string log_file;          ///< stdout and stderr go here (appended); empty: /dev/null
-  bool stdout_to_pipe = false;   ///< stdout to a pipe read through child::stdout_fd()
-  bool as_postgres = false;      ///< when we are root: run as the `postgres` user
-  std::string cwd;               ///< empty: /tmp (postgres may not enter ours)
+  std::string log_file;         ///< stdout and stderr go here (appended); empty: /dev/null
+  bool stdout_to_pipe = false;  ///< stdout to a pipe read through child::stdout_fd()
+  bool as_postgres = false;     ///< when we are root: run as the `postgres` user
+  std::string cwd;              ///< empty: /tmp (postgres may not enter ours)
 };
 
 /// Options with output to `log_file`.

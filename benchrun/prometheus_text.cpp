@@ -42,8 +42,8 @@ metric_samples parse_prometheus_text(std::string_view text) {
     // The name (with labels, which may hold spaces inside quotes) ends at the first space
     // after the closing brace.
     std::size_t name_end = 0;
-    if (const auto brace = line.find('{'); brace != std::string_view::npos &&
-                                           brace < line.find(' ')) {
+    if (const auto brace = line.find('{');
+        brace != std::string_view::npos && brace < line.find(' ')) {
       const auto close = line.find('}', brace);
       if (close == std::string_view::npos) continue;
       name_end = close + 1;

@@ -57,8 +57,9 @@ double positive_number(const std::string& file, const YAML::Node& n, const std::
 double duration_s(const std::string& file, const YAML::Node& n, const std::string& path) {
   const auto d = n.IsScalar() ? scenarios::parse_duration(n.Scalar()) : std::nullopt;
   if (!d || d->count() <= 0)
-    fail(file, n, path, "must be a duration such as 60s or 2m, got " +
-                            (n.IsScalar() ? n.Scalar() : std::string("a non-scalar")));
+    fail(file, n, path,
+         "must be a duration such as 60s or 2m, got " +
+             (n.IsScalar() ? n.Scalar() : std::string("a non-scalar")));
   return static_cast<double>(d->count()) / 1000.0;
 }
 
@@ -92,7 +93,8 @@ bench_section read_bench_section(const std::string& file) {
     for (std::size_t i = 0; i < p.size(); ++i) {
       const YAML::Node s = p[i];
       const std::string path = "bench.profile[" + std::to_string(i) + "]";
-      if (!s.IsMap()) fail(file, s, path, "must be a map {rate: R, for: D} or {ramp_to: R, for: D}");
+      if (!s.IsMap())
+        fail(file, s, path, "must be a map {rate: R, for: D} or {ramp_to: R, for: D}");
       for (const auto& kv : s) {
         const std::string key = kv.first.as<std::string>();
         if (key != "rate" && key != "ramp_to" && key != "for")

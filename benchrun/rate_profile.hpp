@@ -11,8 +11,8 @@ namespace factorysim::benchrun {
 
 /// One piece of a profile.
 struct rate_segment {
-  bool ramp = false;        ///< false: hold `rate_per_s`; true: go linearly to it
-  double rate_per_s = 0;    ///< messages per second (all streams)
+  bool ramp = false;      ///< false: hold `rate_per_s`; true: go linearly to it
+  double rate_per_s = 0;  ///< messages per second (all streams)
   double duration_s = 0;
 };
 

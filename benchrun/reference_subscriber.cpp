@@ -67,12 +67,11 @@ bool parse_subscriber_line(const std::string& line, subscriber_line& out) {
 }
 
 reference_subscriber::reference_subscriber(const std::string& host, int port, int qos,
-                                           const std::string& filter,
-                                           const std::string& log_file) {
-  process_ = child::spawn({"mosquitto_sub", "-h", host, "-p", std::to_string(port), "-V", "5",
-                           "-q", std::to_string(qos), "-t", filter, "-t", probe_topic, "-F",
-                           "%U\\t%t\\t%P\\t%p"},
-                          logging_to(log_file, false, true));
+                                           const std::string& filter, const std::string& log_file) {
+  process_ = child::spawn(
+      {"mosquitto_sub", "-h", host, "-p", std::to_string(port), "-V", "5", "-q",
+       std::to_string(qos), "-t", filter, "-t", probe_topic, "-F", "%U\\t%t\\t%P\\t%p"},
+      logging_to(log_file, false, true));
   reader_ = std::thread([this] { read_loop(); });
   // Subscribed once a probe on a topic of its own comes back (mosquitto_sub says nothing).
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
@@ -80,17 +79,19 @@ reference_subscriber::reference_subscriber(const std::string& host, int port, in
     if (!process_.running() || std::chrono::steady_clock::now() > deadline) {
       stop();
       throw std::runtime_error("the reference subscriber (mosquitto_sub) did not subscribe to " +
-                               host + ":" + std::to_string(port) + "; its log " + log_file +
-                               ":\n" + tail_of_file(log_file));
+                               host + ":" + std::to_string(port) + "; its log " + log_file + ":\n" +
+                               tail_of_file(log_file));
     }
-    run_to_completion({"mosquitto_pub", "-h", host, "-p", std::to_string(port), "-t", probe_topic,
-                       "-m", "probe"},
-                      {}, std::chrono::seconds(5));
+    run_to_completion(
+        {"mosquitto_pub", "-h", host, "-p", std::to_string(port), "-t", probe_topic, "-m", "probe"},
+        {}, std::chrono::seconds(5));
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
 }
 
-reference_subscriber::~reference_subscriber() { stop(); }
+reference_subscriber::~reference_subscriber() {
+  stop();
+}
 
 void reference_subscriber::read_loop() {
   std::string pending;

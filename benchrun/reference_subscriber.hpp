@@ -27,8 +27,8 @@ struct seq_accounting {
   std::uint64_t duplicates = 0;
   std::uint64_t reordered = 0;  ///< arrived after a higher seq of the same stream
   std::uint64_t first_seq = 0;
-  std::uint64_t last_seq = 0;   ///< highest seen
-  std::vector<bool> seen;       ///< index = seq
+  std::uint64_t last_seq = 0;  ///< highest seen
+  std::vector<bool> seen;      ///< index = seq
   /// Records one seq; pure bookkeeping (the tests drive it directly).
   void record(std::uint64_t seq);
 };

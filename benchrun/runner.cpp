@@ -6,8 +6,8 @@
 
 #include <algorithm>
 #include <cmath>
-#include <ctime>
 #include <cstdio>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -20,8 +20,8 @@
 #include "benchrun/db_check.hpp"
 #include "benchrun/host_info.hpp"
 #include "benchrun/http_client.hpp"
-#include "benchrun/process.hpp"
 #include "benchrun/proc_sampler.hpp"
+#include "benchrun/process.hpp"
 #include "benchrun/prometheus_text.hpp"
 #include "benchrun/rate_profile.hpp"
 #include "benchrun/reference_subscriber.hpp"
@@ -108,9 +108,12 @@ ingest_scrape scrape_ingestors(const std::vector<ingestor_child>& ingestors) {
       std::string word;
       double received = -1, rows = -1, queue = -1;
       while (line >> word) {
-        if (word == "received") line >> received;
-        else if (word == "rows") line >> rows;
-        else if (word == "queue") line >> queue;
+        if (word == "received")
+          line >> received;
+        else if (word == "rows")
+          line >> rows;
+        else if (word == "queue")
+          line >> queue;
       }
       if (received < 0 || rows < 0) return {};
       s.received += received;
@@ -145,7 +148,7 @@ ingest_scrape scrape_ingestors(const std::vector<ingestor_child>& ingestors) {
 /// The simulator's /status counters.
 struct sim_status {
   bool ok = false;
-  double published = 0;        ///< all streams
+  double published = 0;  ///< all streams
   double published_readings = 0;
   double speed = 0;
   std::string state;
@@ -219,8 +222,8 @@ void wait_for_log_line(child& process, const std::string& log_file, const std::s
                                log_file + ":\n" + tail_of_file(log_file));
     if (steady::now() > deadline)
       throw std::runtime_error(what + " did not get ready within " +
-                               std::to_string(timeout.count()) + " s; its log " + log_file +
-                               ":\n" + tail_of_file(log_file));
+                               std::to_string(timeout.count()) + " s; its log " + log_file + ":\n" +
+                               tail_of_file(log_file));
     std::this_thread::sleep_for(50ms);
   }
 }
@@ -230,7 +233,8 @@ void wait_for_log_line(child& process, const std::string& log_file, const std::s
 std::map<std::pair<std::string, std::string>, std::uint64_t> published_per_machine(int port) {
   std::map<std::pair<std::string, std::string>, std::uint64_t> out;
   const auto list = http_request("127.0.0.1", port, "GET", "/machines", {}, 30s);
-  if (list.status != 200) throw std::runtime_error("GET /machines: HTTP " + std::to_string(list.status));
+  if (list.status != 200)
+    throw std::runtime_error("GET /machines: HTTP " + std::to_string(list.status));
   for (const auto& m : json::parse(list.body)) {
     const std::string id = m.at("id").get<std::string>();
     const auto one = http_request("127.0.0.1", port, "GET", "/machines/" + id, {}, 10s);
@@ -294,7 +298,8 @@ json run_single(const bench_options& o_in) {
   const double base_rate = rate.readings_all_streams_per_s() + rate.random_events_per_s;
   if (!(base_rate > 0)) throw bench_usage_error(o.scenario + ": the scenario publishes nothing");
   rate_profile profile;
-  if (o.rate_max && o.find_max) throw bench_usage_error("--rate max and --find-max exclude each other");
+  if (o.rate_max && o.find_max)
+    throw bench_usage_error("--rate max and --find-max exclude each other");
   if (o.rate_max) {
     // Closed loop: the target is "everything the window lets through"; no rate to pace.
     profile = rate_profile::constant(0, o.duration_s.value_or(30));
@@ -304,10 +309,13 @@ json run_single(const bench_options& o_in) {
     profile = rate_profile::constant(*o.rate_per_s, o.duration_s.value_or(30));
   } else if (section.profile) {
     profile = *section.profile;
-    if (o.duration_s) throw bench_usage_error("--duration goes with --rate; the scenario's bench.profile has its own durations");
+    if (o.duration_s)
+      throw bench_usage_error(
+          "--duration goes with --rate; the scenario's bench.profile has its own durations");
   } else {
-    throw bench_usage_error("no load given: --rate MSGS/S [--duration S], --find-max, or a "
-                            "bench.profile in the scenario");
+    throw bench_usage_error(
+        "no load given: --rate MSGS/S [--duration S], --find-max, or a "
+        "bench.profile in the scenario");
   }
   const double max_rate = o.find_max ? 2e6 : [&] {
     double m = 0;
@@ -319,8 +327,8 @@ json run_single(const bench_options& o_in) {
   const std::string exe = self_executable();
   const std::string work = make_work_dir("factorysim-bench");
   std::cerr << "bench: " << scenario.name << " (" << o.scenario << "), " << rate.machines
-            << " machines, " << format_rate(base_rate) << " msg/s per simulated second; work folder "
-            << work << "\n";
+            << " machines, " << format_rate(base_rate)
+            << " msg/s per simulated second; work folder " << work << "\n";
 
   // ---- Services -------------------------------------------------------------------------
   std::unique_ptr<private_broker> broker;
@@ -339,7 +347,8 @@ json run_single(const bench_options& o_in) {
   if (!o.no_ingest) {
     if (o.db) {
       db = *o.db;
-      const std::string probe = db.find("://") != std::string::npos ? db : db + " connect_timeout=5";
+      const std::string probe =
+          db.find("://") != std::string::npos ? db : db + " connect_timeout=5";
       if (PQping(probe.c_str()) != PQPING_OK)
         throw std::runtime_error("cannot reach the database (--db " + db + ")");
     } else {
@@ -354,7 +363,13 @@ json run_single(const bench_options& o_in) {
   // ---- db init, ingestors or the reference subscriber -----------------------------------
   const double max_sim_days = max_rate / base_rate * std::max(load_s, 600.0) / 86400.0;
   if (!o.no_ingest) {
-    std::vector<std::string> init{exe, "db", "init", "--db", db, "--scenario", o.scenario,
+    std::vector<std::string> init{exe,
+                                  "db",
+                                  "init",
+                                  "--db",
+                                  db,
+                                  "--scenario",
+                                  o.scenario,
                                   "--partitions-ahead",
                                   std::to_string(std::min(60, static_cast<int>(max_sim_days) + 2))};
     if (o.machines) init.insert(init.end(), {"--replicas", std::to_string(*o.machines)});
@@ -376,11 +391,20 @@ json run_single(const bench_options& o_in) {
       ingestor_child in;
       in.log_file = work + "/ingest-" + std::to_string(k) + ".log";
       in.summary_file = work + "/ingest-" + std::to_string(k) + ".json";
-      std::vector<std::string> argv{exe, "ingest", "--db", db, "--mqtt-host", mqtt_host,
-                                    "--mqtt-port", std::to_string(mqtt_port), "--client-id",
+      std::vector<std::string> argv{exe,
+                                    "ingest",
+                                    "--db",
+                                    db,
+                                    "--mqtt-host",
+                                    mqtt_host,
+                                    "--mqtt-port",
+                                    std::to_string(mqtt_port),
+                                    "--client-id",
                                     "factorysim-bench-ingest-" + std::to_string(k),
-                                    "--spool-dir", work + "/spool-" + std::to_string(k),
-                                    "--status-interval-s", "1"};
+                                    "--spool-dir",
+                                    work + "/spool-" + std::to_string(k),
+                                    "--status-interval-s",
+                                    "1"};
       if (o.ingestors > 1) argv.insert(argv.end(), {"--group", "factorysim-bench"});
       if (ingest_has_metrics) {
         in.metrics_port = pick_free_port();
@@ -388,7 +412,8 @@ json run_single(const bench_options& o_in) {
                                  "--summary-json", in.summary_file});
       }
       in.process = child::spawn(argv, logging_to(in.log_file));
-      wait_for_log_line(in.process, in.log_file, "subscribed", 60s, "ingestor " + std::to_string(k));
+      wait_for_log_line(in.process, in.log_file, "subscribed", 60s,
+                        "ingestor " + std::to_string(k));
       sampler.watch("ingestor-" + std::to_string(k), in.process.pid(), false);
       ingestors.push_back(std::move(in));
     }
@@ -398,20 +423,37 @@ json run_single(const bench_options& o_in) {
   const int control_port = pick_free_port();
   const std::string run_log = work + "/run.log", run_summary = work + "/run.json";
   double speed = std::max(1e-3, profile.rate_at(0) / base_rate);
-  std::vector<std::string> run_argv{exe, "run", o.scenario, "--mqtt-host", mqtt_host,
-                                    "--mqtt-port", std::to_string(mqtt_port), "--mode",
-                                    "accelerated", "--speed", std::to_string(speed), "--control",
-                                    "127.0.0.1:" + std::to_string(control_port), "--no-progress",
-                                    "--qos", std::to_string(o.qos), "--sessions",
-                                    std::to_string(o.sessions), "--window",
-                                    std::to_string(o.window), "--summary-json", run_summary,
-                                    "--seed", std::to_string(scenario.seed)};
+  std::vector<std::string> run_argv{exe,
+                                    "run",
+                                    o.scenario,
+                                    "--mqtt-host",
+                                    mqtt_host,
+                                    "--mqtt-port",
+                                    std::to_string(mqtt_port),
+                                    "--mode",
+                                    "accelerated",
+                                    "--speed",
+                                    std::to_string(speed),
+                                    "--control",
+                                    "127.0.0.1:" + std::to_string(control_port),
+                                    "--no-progress",
+                                    "--qos",
+                                    std::to_string(o.qos),
+                                    "--sessions",
+                                    std::to_string(o.sessions),
+                                    "--window",
+                                    std::to_string(o.window),
+                                    "--summary-json",
+                                    run_summary,
+                                    "--seed",
+                                    std::to_string(scenario.seed)};
   if (o.machines) run_argv.insert(run_argv.end(), {"--replicas", std::to_string(*o.machines)});
   if (o.rate_max) {
     // A backfill ending now, long enough for the load at up to 300,000 msg/s, and at most
     // 20 h back: db init made day partitions from yesterday on.
     const auto now_s = std::chrono::duration_cast<std::chrono::seconds>(
-                           std::chrono::system_clock::now().time_since_epoch()).count();
+                           std::chrono::system_clock::now().time_since_epoch())
+                           .count();
     const double range_s = std::min(72000.0, (warmup_s + load_s) * 3e5 / base_rate + 60);
     const auto rfc3339 = [](long long unix_s) {
       const std::time_t t = static_cast<std::time_t>(unix_s);
@@ -494,7 +536,8 @@ json run_single(const bench_options& o_in) {
     json p;
     p["t_s"] = std::round(t * 1000) / 1000;
     p["phase"] = warm_done ? "measure" : "warmup";
-    p["target_rate_per_s"] = o.rate_max ? json(nullptr) : json(o.find_max ? step_rate : profile.rate_at(last_t));
+    p["target_rate_per_s"] =
+        o.rate_max ? json(nullptr) : json(o.find_max ? step_rate : profile.rate_at(last_t));
     p["speed"] = speed;
     p["published"] = st.published;
     p["published_per_s"] = (st.published - prev_sim.published) / dt;
@@ -502,27 +545,32 @@ json run_single(const bench_options& o_in) {
     p["received"] = have_received ? json(received) : json(nullptr);
     p["received_per_s"] = have_received ? json((received - prev_received) / dt) : json(nullptr);
     p["committed"] = sc.ok ? json(sc.committed) : json(nullptr);
-    p["committed_per_s"] = sc.ok ? json((sc.committed - prev_scrape.committed) / dt) : json(nullptr);
+    p["committed_per_s"] =
+        sc.ok ? json((sc.committed - prev_scrape.committed) / dt) : json(nullptr);
     const double backlog = have_received ? std::max(0.0, st.published - received) : 0;
     p["backlog"] = have_received ? json(backlog) : json(nullptr);
     p["queue"] = sc.ok ? json(sc.queue) : json(nullptr);
     p["lost"] = sc.metrics ? json(sc.lost) : json(nullptr);
     json lat;
     if (sc.ok) {
-      for (const auto& [name, key] :
-           {std::pair{hist_committed, "publish_to_committed"}, {hist_received, "publish_to_received"}}) {
+      for (const auto& [name, key] : {std::pair{hist_committed, "publish_to_committed"},
+                                      {hist_received, "publish_to_received"}}) {
         const auto now_h = sc.histograms.find(name);
         const auto prev_h = prev_scrape.histograms.find(name);
         if (now_h == sc.histograms.end()) continue;
         const auto d = prev_h == prev_scrape.histograms.end() ? now_h->second
-                                                               : now_h->second.minus(prev_h->second);
-        lat[key] = {{"p50", maybe(d.quantile_s(0.5), 1000)}, {"p99", maybe(d.quantile_s(0.99), 1000)}};
+                                                              : now_h->second.minus(prev_h->second);
+        lat[key] = {{"p50", maybe(d.quantile_s(0.5), 1000)},
+                    {"p99", maybe(d.quantile_s(0.99), 1000)}};
       }
     } else if (reference) {
       const auto h = reference->latency();
       const auto d = h.minus(prev_ref_latency);
-      const auto ms = [](std::optional<double> us) { return us ? json(*us / 1000) : json(nullptr); };
-      lat["publish_to_received"] = {{"p50", ms(d.quantile_us(0.5))}, {"p99", ms(d.quantile_us(0.99))}};
+      const auto ms = [](std::optional<double> us) {
+        return us ? json(*us / 1000) : json(nullptr);
+      };
+      lat["publish_to_received"] = {{"p50", ms(d.quantile_us(0.5))},
+                                    {"p99", ms(d.quantile_us(0.99))}};
       prev_ref_latency = h;
     }
     p["latency_ms"] = lat.is_null() ? json::object() : lat;
@@ -535,18 +583,25 @@ json run_single(const bench_options& o_in) {
 
     if (o.progress) {
       std::string line = "bench: " + format_rate(t) + " s " + (warm_done ? "" : "(warm-up) ") +
-                         "target " + (o.rate_max ? std::string("max") : format_rate(p["target_rate_per_s"].get<double>()) + "/s") +
+                         "target " +
+                         (o.rate_max ? std::string("max")
+                                     : format_rate(p["target_rate_per_s"].get<double>()) + "/s") +
                          " published " + format_rate(p["published_per_s"].get<double>()) + "/s";
-      if (have_received) line += " received " + format_rate(p["received_per_s"].get<double>()) + "/s";
+      if (have_received)
+        line += " received " + format_rate(p["received_per_s"].get<double>()) + "/s";
       if (sc.ok) line += " committed " + format_rate(p["committed_per_s"].get<double>()) + "/s";
       if (have_received) line += " backlog " + format_rate(backlog);
       const json* l99 = nullptr;
-      if (lat.contains("publish_to_committed")) l99 = &lat["publish_to_committed"]["p99"];
-      else if (lat.contains("publish_to_received")) l99 = &lat["publish_to_received"]["p99"];
+      if (lat.contains("publish_to_committed"))
+        l99 = &lat["publish_to_committed"]["p99"];
+      else if (lat.contains("publish_to_received"))
+        l99 = &lat["publish_to_received"]["p99"];
       if (l99 && l99->is_number()) line += " p99 " + format_rate(l99->get<double>()) + " ms";
       if (sc.metrics) line += " lost " + format_rate(sc.lost);
-      if (tty) std::cerr << "\r\033[K" << line << std::flush;
-      else if (tick % 5 == 0) std::cerr << line << "\n";
+      if (tty)
+        std::cerr << "\r\033[K" << line << std::flush;
+      else if (tick % 5 == 0)
+        std::cerr << line << "\n";
     }
 
     // The warm-up's end: the measured window starts here.
@@ -571,7 +626,8 @@ json run_single(const bench_options& o_in) {
     // Pacing: the target rate for the next second, as a speed.
     double next_rate = profile.rate_at(t);
     if (o.find_max && warm_done) {
-      backlog_growth_s = backlog > prev_backlog && backlog > 0.05 * step_rate ? backlog_growth_s + 1 : 0;
+      backlog_growth_s =
+          backlog > prev_backlog && backlog > 0.05 * step_rate ? backlog_growth_s + 1 : 0;
       const bool step_over = t - step_started >= o.step_s;
       const bool backlog_fail = backlog_growth_s >= 10;
       if (step_over || backlog_fail) {
@@ -587,7 +643,8 @@ json run_single(const bench_options& o_in) {
         } else {
           if (auto it = sc.histograms.find(hist_committed); it != sc.histograms.end()) {
             auto base = step_scrape.histograms.find(hist_committed);
-            const auto d = base == step_scrape.histograms.end() ? it->second : it->second.minus(base->second);
+            const auto d =
+                base == step_scrape.histograms.end() ? it->second : it->second.minus(base->second);
             if (auto q = d.quantile_s(0.99)) p99_ms = *q * 1000;
           }
           achieved = (sc.committed - step_scrape.committed) / (t - step_started);
@@ -603,16 +660,20 @@ json run_single(const bench_options& o_in) {
         const bool latency_known = run_has_stamps && (reference || ingest_has_metrics);
         const bool latency_ok = latency_known ? (p99_ms && *p99_ms <= o.slo_ms) : true;
         const bool held = !backlog_fail && latency_ok && kept_up;
-        json step = {{"target_rate_per_s", step_rate}, {"published_per_s", sent},
+        json step = {{"target_rate_per_s", step_rate},
+                     {"published_per_s", sent},
                      {"committed_per_s", achieved},
-                     {"p99_ms", maybe(p99_ms)}, {"held", held},
-                     {"reason", backlog_fail ? "backlog grew for 10 s"
-                                : latency_known && !p99_ms ? "no latency measured"
-                                : latency_known && *p99_ms > o.slo_ms ? "p99 above the SLO"
-                                : !kept_up   ? (sent < 0.9 * step_rate ? "sent below 90 % of the target rate"
-                                                                     : "the backlog grew by more than two seconds' worth")
-                                : latency_known ? "held"
-                                             : "held (throughput and backlog only: no latency measured)"}};
+                     {"p99_ms", maybe(p99_ms)},
+                     {"held", held},
+                     {"reason",
+                      backlog_fail                          ? "backlog grew for 10 s"
+                      : latency_known && !p99_ms            ? "no latency measured"
+                      : latency_known && *p99_ms > o.slo_ms ? "p99 above the SLO"
+                      : !kept_up                            ? (sent < 0.9 * step_rate
+                                                                   ? "sent below 90 % of the target rate"
+                                                                   : "the backlog grew by more than two seconds' worth")
+                      : latency_known                       ? "held"
+                                      : "held (throughput and backlog only: no latency measured)"}};
         find_max_steps.push_back(step);
         if (!held) {
           stop_reason = "find-max: " + step["reason"].get<std::string>();
@@ -642,8 +703,10 @@ json run_single(const bench_options& o_in) {
       try {
         const auto r = http_request("127.0.0.1", control_port, "PUT", "/speed",
                                     json{{"speed", next_speed}}.dump(), 2s);
-        if (r.status == 200) speed = next_speed;
-        else errors.push_back("PUT /speed answered " + std::to_string(r.status) + ": " + r.body);
+        if (r.status == 200)
+          speed = next_speed;
+        else
+          errors.push_back("PUT /speed answered " + std::to_string(r.status) + ": " + r.body);
       } catch (const std::exception& e) {
         errors.push_back(std::string("PUT /speed: ") + e.what());
       }
@@ -657,7 +720,8 @@ json run_single(const bench_options& o_in) {
   const double end_t = seconds_since(t0);
   const ingest_scrape end_scrape = scrape_ingestors(ingestors);
   const sim_status end_sim = read_sim_status(control_port);
-  const double end_received = reference ? static_cast<double>(reference->received()) : end_scrape.received;
+  const double end_received =
+      reference ? static_cast<double>(reference->received()) : end_scrape.received;
   const latency_histogram end_ref_latency = reference ? reference->latency() : latency_histogram{};
 
   // ---- Stop the load, drain, stop the children ------------------------------------------------
@@ -667,7 +731,8 @@ json run_single(const bench_options& o_in) {
     try {
       const auto r = http_request("127.0.0.1", control_port, "POST", "/pause", {}, 5s);
       paused = r.status == 200;
-      if (!paused) errors.push_back("POST /pause answered " + std::to_string(r.status) + ": " + r.body);
+      if (!paused)
+        errors.push_back("POST /pause answered " + std::to_string(r.status) + ": " + r.body);
       if (paused) published = published_per_machine(control_port);
     } catch (const std::exception& e) {
       errors.push_back(std::string("stopping the load: ") + e.what());
@@ -699,8 +764,7 @@ json run_single(const bench_options& o_in) {
       last_progress_value = have;
       last_progress_at = steady::now();
     }
-    if (steady::now() - last_progress_at > 10s ||
-        seconds_since(drain_start) > o.drain_timeout_s) {
+    if (steady::now() - last_progress_at > 10s || seconds_since(drain_start) > o.drain_timeout_s) {
       errors.push_back("drain: " + format_rate(have) + " of " + format_rate(want) +
                        " arrived; gave up after no progress for 10 s or --drain-timeout");
       break;
@@ -760,13 +824,20 @@ json run_single(const bench_options& o_in) {
       reorder_total += a.reordered;
       received_total += a.received;
       if (lost || a.duplicates || a.reordered)
-        per_stream.push_back({{"machine_id", key.first}, {"stream", key.second},
-                              {"published", n}, {"received", a.received}, {"lost", lost},
-                              {"duplicates", a.duplicates}, {"reordered", a.reordered}});
+        per_stream.push_back({{"machine_id", key.first},
+                              {"stream", key.second},
+                              {"published", n},
+                              {"received", a.received},
+                              {"lost", lost},
+                              {"duplicates", a.duplicates},
+                              {"reordered", a.reordered}});
     }
     accounting = {{"source", "reference subscriber (mosquitto_sub)"},
-                  {"published", published_readings}, {"received", received_total},
-                  {"lost", lost_total}, {"duplicates", dup_total}, {"reordered", reorder_total}};
+                  {"published", published_readings},
+                  {"received", received_total},
+                  {"lost", lost_total},
+                  {"duplicates", dup_total},
+                  {"reordered", reorder_total}};
   } else if (!db.empty() && !published.empty() && !skip_drain) {
     try {
       const auto rows = count_rows(db, published);
@@ -786,8 +857,12 @@ json run_single(const bench_options& o_in) {
         db_dups += dups;
         db_extra += r.out_of_range;
         stored += r.rows;
-        json entry = {{"machine_id", key.first}, {"stream", key.second}, {"published", n},
-                      {"db_rows", r.rows}, {"db_lost", lost}, {"db_duplicates", dups},
+        json entry = {{"machine_id", key.first},
+                      {"stream", key.second},
+                      {"published", n},
+                      {"db_rows", r.rows},
+                      {"db_lost", lost},
+                      {"db_duplicates", dups},
                       {"db_out_of_range", r.out_of_range}};
         bool listed = lost || dups || r.out_of_range;
         if (have_ingest) {
@@ -796,8 +871,10 @@ json run_single(const bench_options& o_in) {
           std::uint64_t ingest_missing = n;
           if (is != ingest_streams.end()) {
             const auto& s = is->second;
-            const std::uint64_t first = s.value("first_seq", 0ull), last = s.value("last_seq", 0ull);
-            ingest_missing = s.value("lost", 0ull) + (first > 0 ? first - 1 : 0) + (n > last ? n - last : 0);
+            const std::uint64_t first = s.value("first_seq", 0ull),
+                                last = s.value("last_seq", 0ull);
+            ingest_missing =
+                s.value("lost", 0ull) + (first > 0 ? first - 1 : 0) + (n > last ? n - last : 0);
             entry["ingest_received"] = s.value("received", 0ull);
             entry["ingest_lost"] = s.value("lost", 0ull);
             entry["ingest_duplicates"] = s.value("duplicates", 0ull);
@@ -832,8 +909,11 @@ json run_single(const bench_options& o_in) {
         sql_check["ingestor_committed_rows"] = committed;
       }
       accounting = {{"source", have_ingest ? "SQL check and the ingestors' counters" : "SQL check"},
-                    {"published", published_readings}, {"received", have_ingest ? json(received_total) : json(nullptr)},
-                    {"stored", stored}, {"lost", db_lost}, {"duplicates", have_ingest ? json(dup_total) : json(nullptr)},
+                    {"published", published_readings},
+                    {"received", have_ingest ? json(received_total) : json(nullptr)},
+                    {"stored", stored},
+                    {"lost", db_lost},
+                    {"duplicates", have_ingest ? json(dup_total) : json(nullptr)},
                     {"reordered", have_ingest ? json(reorder_total) : json(nullptr)}};
     } catch (const std::exception& e) {
       errors.push_back(e.what());
@@ -852,25 +932,31 @@ json run_single(const bench_options& o_in) {
   json throughput;
   throughput["published_per_s"] = (end_sim.published - warm_sim.published) / window_s;
   const bool have_recv = reference || end_scrape.ok;
-  throughput["received_per_s"] = have_recv ? json((end_received - warm_received) / window_s) : json(nullptr);
-  throughput["committed_rows_per_s"] = end_scrape.ok ? json((end_scrape.committed - warm_committed) / window_s) : json(nullptr);
+  throughput["received_per_s"] =
+      have_recv ? json((end_received - warm_received) / window_s) : json(nullptr);
+  throughput["committed_rows_per_s"] =
+      end_scrape.ok ? json((end_scrape.committed - warm_committed) / window_s) : json(nullptr);
   results["throughput"] = throughput;
   json latency = json::object();
   if (end_scrape.ok) {
     for (const auto& [name, key] : {std::pair{hist_committed, "publish_to_committed"},
-                                    {hist_received, "publish_to_received"}, {hist_send_delay, "send_delay"}}) {
+                                    {hist_received, "publish_to_received"},
+                                    {hist_send_delay, "send_delay"}}) {
       const auto e = end_scrape.histograms.find(name);
       if (e == end_scrape.histograms.end()) continue;
       const auto w = warm_scrape.histograms.find(name);
-      latency[key] = latency_json(w == warm_scrape.histograms.end() ? e->second : e->second.minus(w->second));
+      latency[key] =
+          latency_json(w == warm_scrape.histograms.end() ? e->second : e->second.minus(w->second));
     }
     // The whole run's maxima from the ingestors' summaries (a histogram forgets them).
     for (const auto& s : ingest_summaries) {
       const json summary_latency = s.value("latency", json::object());
       for (const auto& [key, v] : summary_latency.items())
-        if (latency.contains(key.substr(0, key.size() - 3)) && v.contains("max") && v["max"].is_number()) {
+        if (latency.contains(key.substr(0, key.size() - 3)) && v.contains("max") &&
+            v["max"].is_number()) {
           auto& m = latency[key.substr(0, key.size() - 3)]["max"];
-          m = m.is_number() ? std::max(m.get<double>(), v["max"].get<double>()) : v["max"].get<double>();
+          m = m.is_number() ? std::max(m.get<double>(), v["max"].get<double>())
+                            : v["max"].get<double>();
         }
     }
   } else if (reference) {
@@ -896,18 +982,22 @@ json run_single(const bench_options& o_in) {
                  {"cpu_percent_max", std::round(t.cpu_percent_max * 10) / 10},
                  {"peak_rss_mib", std::round(t.peak_rss_mib * 10) / 10}};
   results["resources"] = res;
-  results["max_sustainable"] = o.find_max
-      ? json{{"rate_per_s", best_step ? (*best_step)["committed_per_s"] : json(nullptr)},
-             {"target_rate_per_s", best_step ? (*best_step)["target_rate_per_s"] : json(nullptr)},
-             {"p99_ms", best_step ? (*best_step)["p99_ms"] : json(nullptr)},
-             {"slo_ms", o.slo_ms}, {"steps", find_max_steps}}
-      : json(nullptr);
+  results["max_sustainable"] =
+      o.find_max ? json{{"rate_per_s", best_step ? (*best_step)["committed_per_s"] : json(nullptr)},
+                        {"target_rate_per_s",
+                         best_step ? (*best_step)["target_rate_per_s"] : json(nullptr)},
+                        {"p99_ms", best_step ? (*best_step)["p99_ms"] : json(nullptr)},
+                        {"slo_ms", o.slo_ms},
+                        {"steps", find_max_steps}}
+                 : json(nullptr);
   json children = {{"simulator_exit", sim_exit}, {"ingestor_exits", ingest_exits}};
   if (sim_exit != 0 && bench_interrupts.load() == 0)
-    errors.push_back("the simulator exited with " + std::to_string(sim_exit) + "; log:\n" + tail_of_file(run_log, 600));
+    errors.push_back("the simulator exited with " + std::to_string(sim_exit) + "; log:\n" +
+                     tail_of_file(run_log, 600));
   for (std::size_t k = 0; k < ingest_exits.size(); ++k)
     if (ingest_exits[k] != 0)
-      errors.push_back("ingestor " + std::to_string(k) + " exited with " + std::to_string(ingest_exits[k]));
+      errors.push_back("ingestor " + std::to_string(k) + " exited with " +
+                       std::to_string(ingest_exits[k]));
   results["children"] = children;
   results["errors"] = errors;
   results["timeline"] = timeline;
@@ -921,20 +1011,35 @@ json run_single(const bench_options& o_in) {
   json manifest;
   manifest["factorysim"] = o.factorysim_version;
   manifest["command_line"] = o.command_line;
-  manifest["started_at"] = std::chrono::duration_cast<std::chrono::seconds>(t_begin.time_since_epoch()).count();
-  manifest["scenario"] = {{"name", scenario.name}, {"file", o.scenario},
-                          {"sha256", sha256_of_file(o.scenario)}, {"machines", rate.machines},
+  manifest["started_at"] =
+      std::chrono::duration_cast<std::chrono::seconds>(t_begin.time_since_epoch()).count();
+  manifest["scenario"] = {{"name", scenario.name},
+                          {"file", o.scenario},
+                          {"sha256", sha256_of_file(o.scenario)},
+                          {"machines", rate.machines},
                           {"base_rate_per_s", base_rate}};
   manifest["seed"] = scenario.seed;
   manifest["options"] = {
-      {"mqtt", o.mqtt_host ? json(*o.mqtt_host + ":" + std::to_string(*o.mqtt_port)) : json("private")},
-      {"db", o.no_ingest ? json(nullptr) : o.db ? json(*o.db) : json("private")},
-      {"ingestors", o.no_ingest ? 0 : o.ingestors}, {"no_ingest", o.no_ingest},
-      {"machines", o.machines ? json(*o.machines) : json(nullptr)}, {"qos", o.qos},
-      {"rate_per_s", o.rate_max ? json("max") : o.rate_per_s ? json(*o.rate_per_s) : json(nullptr)},
-      {"duration_s", o.find_max ? json(nullptr) : json(load_s)}, {"warmup_s", warmup_s},
-      {"find_max", o.find_max}, {"slo_ms", o.slo_ms}, {"step_s", o.step_s},
-      {"step_factor", o.step_factor}, {"sessions", o.sessions}, {"window", o.window},
+      {"mqtt",
+       o.mqtt_host ? json(*o.mqtt_host + ":" + std::to_string(*o.mqtt_port)) : json("private")},
+      {"db", o.no_ingest ? json(nullptr)
+             : o.db      ? json(*o.db)
+                         : json("private")},
+      {"ingestors", o.no_ingest ? 0 : o.ingestors},
+      {"no_ingest", o.no_ingest},
+      {"machines", o.machines ? json(*o.machines) : json(nullptr)},
+      {"qos", o.qos},
+      {"rate_per_s", o.rate_max     ? json("max")
+                     : o.rate_per_s ? json(*o.rate_per_s)
+                                    : json(nullptr)},
+      {"duration_s", o.find_max ? json(nullptr) : json(load_s)},
+      {"warmup_s", warmup_s},
+      {"find_max", o.find_max},
+      {"slo_ms", o.slo_ms},
+      {"step_s", o.step_s},
+      {"step_factor", o.step_factor},
+      {"sessions", o.sessions},
+      {"window", o.window},
       {"drain_timeout_s", o.drain_timeout_s}};
   json prof = json::array();
   for (const auto& s : profile.segments)
@@ -976,8 +1081,10 @@ json run_single(const bench_options& o_in) {
 
 json run_bench(const bench_options& options) {
   if (!options.with_reference) return run_single(options);
-  if (options.no_ingest) throw bench_usage_error("--with-reference runs --no-ingest itself; give one of them");
-  if (options.mqtt_host) throw bench_usage_error("--with-reference starts its own brokers: no --mqtt-host");
+  if (options.no_ingest)
+    throw bench_usage_error("--with-reference runs --no-ingest itself; give one of them");
+  if (options.mqtt_host)
+    throw bench_usage_error("--with-reference starts its own brokers: no --mqtt-host");
   // The broker-only reference first, with the same load, on a broker of its own; then the
   // end-to-end run. Same machine, minutes apart: their ratio is what the README states.
   bench_options ref = options;
@@ -1002,14 +1109,17 @@ json run_bench(const bench_options& options) {
   const json& tp = report["results"]["throughput"];
   const json& rtp = rr.at("throughput");
   const auto ratio = [](const json& a, const json& b) {
-    return a.is_number() && b.is_number() && b.get<double>() > 0 ? json(a.get<double>() / b.get<double>())
-                                                                 : json(nullptr);
+    return a.is_number() && b.is_number() && b.get<double>() > 0
+               ? json(a.get<double>() / b.get<double>())
+               : json(nullptr);
   };
   // The reference counts every message it receives (readings, status, events); rows are
   // readings: status and events are well under 1 % of a bench scenario's messages.
   report["results"]["ratio_to_reference"] = {
-      {"committed_rows_per_s", ratio(tp.value("committed_rows_per_s", json()), rtp.value("received_per_s", json()))},
-      {"received_per_s", ratio(tp.value("received_per_s", json()), rtp.value("received_per_s", json()))}};
+      {"committed_rows_per_s",
+       ratio(tp.value("committed_rows_per_s", json()), rtp.value("received_per_s", json()))},
+      {"received_per_s",
+       ratio(tp.value("received_per_s", json()), rtp.value("received_per_s", json()))}};
   if (!ref_report.at("results").at("errors").empty())
     for (const auto& e : ref_report.at("results").at("errors"))
       report["results"]["errors"].push_back("reference: " + e.get<std::string>());

@@ -27,8 +27,8 @@ void wait_until(Ready ready, child& process, std::chrono::milliseconds timeout,
                                tail_of_file(log_file));
     if (std::chrono::steady_clock::now() > deadline)
       throw std::runtime_error(what + " did not become ready within " +
-                               std::to_string(timeout.count() / 1000) + " s; its log " +
-                               log_file + ":\n" + tail_of_file(log_file));
+                               std::to_string(timeout.count() / 1000) + " s; its log " + log_file +
+                               ":\n" + tail_of_file(log_file));
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
 }
@@ -62,7 +62,9 @@ private_broker::private_broker(const std::string& work_dir) {
   }
 }
 
-void private_broker::stop() { process_.stop(SIGTERM, std::chrono::seconds(10)); }
+void private_broker::stop() {
+  process_.stop(SIGTERM, std::chrono::seconds(10));
+}
 
 private_postgres::private_postgres(const std::string& work_dir) : dir_(work_dir + "/pg") {
   std::filesystem::create_directories(dir_);
@@ -84,8 +86,7 @@ private_postgres::private_postgres(const std::string& work_dir) : dir_(work_dir 
   }
   const auto init = run_to_completion({pg_bin + "/initdb", "-D", dir_ + "/data", "-U", "postgres",
                                        "-A", "trust", "-E", "UTF8", "--locale=C.UTF-8"},
-                                      logging_to(log, true),
-                                      std::chrono::seconds(120));
+                                      logging_to(log, true), std::chrono::seconds(120));
   if (init.exit_code != 0)
     throw std::runtime_error("initdb failed; its log " + log + ":\n" + tail_of_file(log));
   std::filesystem::create_directories(dir_ + "/sock");
@@ -98,12 +99,12 @@ private_postgres::private_postgres(const std::string& work_dir) : dir_(work_dir 
     port_ = pick_free_port();
     // Same settings as scripts/pg-local.sh; max_locks_per_transaction as bench/ingest_bench.sh
     // (db init creates many day partitions in one transaction).
-    process_ = child::spawn({pg_bin + "/postgres", "-D", dir_ + "/data", "-c",
-                             "listen_addresses=127.0.0.1", "-c", "port=" + std::to_string(port_),
-                             "-c", "unix_socket_directories=" + dir_ + "/sock", "-c", "fsync=off",
-                             "-c", "full_page_writes=off", "-c", "max_wal_size=2GB", "-c",
-                             "timezone=UTC", "-c", "max_locks_per_transaction=4096"},
-                            logging_to(log, true));
+    process_ = child::spawn(
+        {pg_bin + "/postgres", "-D", dir_ + "/data", "-c", "listen_addresses=127.0.0.1", "-c",
+         "port=" + std::to_string(port_), "-c", "unix_socket_directories=" + dir_ + "/sock", "-c",
+         "fsync=off", "-c", "full_page_writes=off", "-c", "max_wal_size=2GB", "-c", "timezone=UTC",
+         "-c", "max_locks_per_transaction=4096"},
+        logging_to(log, true));
     try {
       const std::string admin = "host=127.0.0.1 port=" + std::to_string(port_) +
                                 " user=postgres dbname=postgres connect_timeout=2";
@@ -138,7 +139,9 @@ std::string private_postgres::settings() {
   return "fsync=off full_page_writes=off max_wal_size=2GB max_locks_per_transaction=4096";
 }
 
-void private_postgres::stop() { process_.stop(SIGINT, std::chrono::seconds(20)); }
+void private_postgres::stop() {
+  process_.stop(SIGINT, std::chrono::seconds(20));
+}
 
 std::string mosquitto_version() {
   try {

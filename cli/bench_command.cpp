@@ -5,7 +5,6 @@
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
-
 #include <nlohmann/json.hpp>
 
 #include "benchrun/compare.hpp"
@@ -48,47 +47,57 @@ bool write_text(const std::string& path, const std::string& text) {
 void add_bench_command(CLI::App& app, int& exit_code, int argc, char** argv) {
   auto args = std::make_shared<bench_args>();
   auto* cmd = app.add_subcommand(
-      "bench", "Benchmark the pipeline: publish-to-commit latency, exact loss accounting, max rate");
+      "bench",
+      "Benchmark the pipeline: publish-to-commit latency, exact loss accounting, max rate");
   auto& o = args->o;
   cmd->add_option("scenario", args->scenario,
                   "scenario with an optional bench: section (default: the shipped bench profile)");
   cmd->add_option("--mqtt-host", o.mqtt_host, "your broker (default: a private mosquitto)");
   cmd->add_option("--mqtt-port", o.mqtt_port, "its port")->check(CLI::Range(1, 65535));
   cmd->add_option("--db", o.db, "your database, libpq conninfo (default: a private PostgreSQL 15)");
-  cmd->add_option("--ingestors", o.ingestors, "ingestor processes; > 1: an MQTT v5 shared subscription")
+  cmd->add_option("--ingestors", o.ingestors,
+                  "ingestor processes; > 1: an MQTT v5 shared subscription")
       ->check(CLI::Range(1, 64));
   cmd->add_flag("--no-ingest", o.no_ingest,
                 "broker only: a mosquitto_sub -q 1 reference subscriber instead of ingest + DB");
-  cmd->add_flag("--with-reference", o.with_reference,
-                "first the same load broker-only (--no-ingest), then end to end: both and their ratio");
+  cmd->add_flag(
+      "--with-reference", o.with_reference,
+      "first the same load broker-only (--no-ingest), then end to end: both and their ratio");
   cmd->add_option("--machines", o.machines, "replicas of every machine entry")
       ->check(CLI::Range(1, 100000));
   cmd->add_option("--qos", o.qos, "QoS of every publish")->check(CLI::Range(0, 2));
   cmd->add_option("--rate", args->rate,
                   "target messages per second (all streams), or max (closed loop: as fast as the "
                   "simulator's window lets messages through)");
-  cmd->add_option("--duration", o.duration_s, "seconds of load after the warm-up (with --rate; default 30)")
+  cmd->add_option("--duration", o.duration_s,
+                  "seconds of load after the warm-up (with --rate; default 30)")
       ->check(CLI::PositiveNumber);
   cmd->add_option("--warmup", o.warmup_s, "seconds of load before the measured window (default 5)")
       ->check(CLI::NonNegativeNumber);
   cmd->add_flag("--find-max", o.find_max,
-                "step the rate up (from --rate, default 5000) until p99 passes --slo-ms or the backlog grows");
-  cmd->add_option("--slo-ms", o.slo_ms, "find-max: p99 publish-to-commit limit")->check(CLI::PositiveNumber);
-  cmd->add_option("--step-s", o.step_s, "find-max: seconds per step (default 10)")->check(CLI::PositiveNumber);
+                "step the rate up (from --rate, default 5000) until p99 passes --slo-ms or the "
+                "backlog grows");
+  cmd->add_option("--slo-ms", o.slo_ms, "find-max: p99 publish-to-commit limit")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--step-s", o.step_s, "find-max: seconds per step (default 10)")
+      ->check(CLI::PositiveNumber);
   cmd->add_option("--step-factor", o.step_factor, "find-max: rate factor per step (default 1.25)")
       ->check(CLI::Range(1.01, 10.0));
-  cmd->add_option("--sessions", o.sessions, "simulator MQTT sessions (default 1)")->check(CLI::Range(1, 256));
+  cmd->add_option("--sessions", o.sessions, "simulator MQTT sessions (default 1)")
+      ->check(CLI::Range(1, 256));
   cmd->add_option("--window", o.window, "simulator in-flight window per session (default 10000)")
       ->check(CLI::Range(1, 65535));
   cmd->add_option("--seed", o.seed, "root seed (default: the scenario's)");
   cmd->add_option("--json", o.json_file, "write the report as JSON (docs/bench.md)");
   cmd->add_option("--html", o.html_file, "write the report as one self-contained HTML page");
-  cmd->add_option("--drain-timeout", o.drain_timeout_s, "seconds to wait for the last rows (default 120)")
+  cmd->add_option("--drain-timeout", o.drain_timeout_s,
+                  "seconds to wait for the last rows (default 120)")
       ->check(CLI::PositiveNumber);
   cmd->add_flag("--keep", o.keep_work_dir, "keep the work folder (logs, summaries)");
   cmd->add_flag("--no-progress", args->no_progress, "no live progress line");
 
-  auto* compare = cmd->add_subcommand("compare", "Compare two bench reports; exit 1 on a regression");
+  auto* compare =
+      cmd->add_subcommand("compare", "Compare two bench reports; exit 1 on a regression");
   compare->add_option("old", args->old_file, "baseline report (JSON)")->required();
   compare->add_option("new", args->new_file, "new report (JSON)")->required();
   compare->add_option("--tolerance", args->tolerance, "allowed change, e.g. 5% (default)");

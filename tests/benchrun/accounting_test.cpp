@@ -14,14 +14,15 @@ TEST(seq_accounting, counts_duplicates_and_reordered_and_knows_every_seq_seen) {
   EXPECT_EQ(a.reordered, 1u);   // 3 after 4
   EXPECT_EQ(a.first_seq, 1u);
   EXPECT_EQ(a.last_seq, 6u);
-  EXPECT_FALSE(a.seen[5]);      // lost
+  EXPECT_FALSE(a.seen[5]);  // lost
 }
 
 TEST(subscriber_line, parses_time_topic_properties_and_payload) {
   subscriber_line l;
   ASSERT_TRUE(parse_subscriber_line(
       "1700000000.250000000\tfactory/x/compressor-1/energy\tfs-sched-us:1700000000000000 "
-      "fs-sent-us:1700000000000100\t{\"time\":\"t\",\"machine_id\":\"c1\",\"seq\":42,\"power_kw\":3}",
+      "fs-sent-us:1700000000000100\t{\"time\":\"t\",\"machine_id\":\"c1\",\"seq\":42,\"power_kw\":"
+      "3}",
       l));
   EXPECT_DOUBLE_EQ(l.received_unix_s, 1700000000.25);
   EXPECT_EQ(l.stream, "energy");

@@ -2,14 +2,12 @@
 // exit codes, and short real runs (a private mosquitto and PostgreSQL each) whose reports
 // must account for every reading. No assertion on speed.
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
-
-#include <signal.h>
-
 #include <thread>
 
 #include "benchrun/process.hpp"
@@ -200,16 +198,34 @@ TEST(bench_command, readings_the_broker_drops_are_reported_exactly_as_sql_finds_
   // 100 messages per client, and a closed-loop load far above what the ingestor commits: the
   // broker drops readings. What bench reports lost must be exactly what this test's own SQL
   // finds missing.
-  mosquitto_server broker({.users = {}, .extra_config = {"max_queued_messages 100",
-                                                         "max_inflight_messages 100"},
+  mosquitto_server broker({.users = {},
+                           .extra_config = {"max_queued_messages 100", "max_inflight_messages 100"},
                            .tls = false});
   postgres_server pg;
   temp_dir dir;
-  const auto r = run_factorysim_child(
-      {"bench", "--mqtt-host", "127.0.0.1", "--mqtt-port", std::to_string(broker.port()),
-       "--db", pg.conninfo(), "--machines", "100", "--qos", "0", "--rate", "max", "--duration", "4",
-       "--warmup", "0", "--no-progress", "--drain-timeout", "30", "--json", dir.path + "/r.json"},
-      with_timeout(300));
+  const auto r = run_factorysim_child({"bench",
+                                       "--mqtt-host",
+                                       "127.0.0.1",
+                                       "--mqtt-port",
+                                       std::to_string(broker.port()),
+                                       "--db",
+                                       pg.conninfo(),
+                                       "--machines",
+                                       "100",
+                                       "--qos",
+                                       "0",
+                                       "--rate",
+                                       "max",
+                                       "--duration",
+                                       "4",
+                                       "--warmup",
+                                       "0",
+                                       "--no-progress",
+                                       "--drain-timeout",
+                                       "30",
+                                       "--json",
+                                       dir.path + "/r.json"},
+                                      with_timeout(300));
   const json report = read_json(dir.path + "/r.json");
   const json& sql = report.at("results").at("sql_check");
   ASSERT_TRUE(sql.at("ran").get<bool>()) << r.err;
@@ -218,15 +234,18 @@ TEST(bench_command, readings_the_broker_drops_are_reported_exactly_as_sql_finds_
   ASSERT_GT(bench_lost, 0) << "the broker dropped nothing; the test proves nothing: " << r.err;
   // Our own count: distinct seqs stored per reading table (each machine's seqs start at 1).
   long long distinct = 0;
-  for (const char* table : {"energy_readings", "production_data", "environmental_data", "health_truth"})
-    distinct += query_int(pg.conninfo(), std::string("SELECT count(*) FROM (SELECT DISTINCT machine_id, seq FROM ") +
-                                             table + ") d");
+  for (const char* table :
+       {"energy_readings", "production_data", "environmental_data", "health_truth"})
+    distinct += query_int(
+        pg.conninfo(),
+        std::string("SELECT count(*) FROM (SELECT DISTINCT machine_id, seq FROM ") + table + ") d");
   EXPECT_EQ(published - distinct, bench_lost);
   EXPECT_EQ(sql.at("stored_rows").get<long long>(), distinct);
   EXPECT_EQ(report.at("results").at("accounting").at("lost").get<long long>(), bench_lost);
   // The lost streams are listed, each with its own count, adding up to the total.
   long long listed = 0;
-  for (const auto& s : report.at("results").at("accounting").at("streams")) listed += s.value("db_lost", 0ll);
+  for (const auto& s : report.at("results").at("accounting").at("streams"))
+    listed += s.value("db_lost", 0ll);
   EXPECT_EQ(listed, bench_lost);
   if (sql.at("compared_with_ingestor").get<bool>()) {
     // With the ingestor's gap counters (contract 4) both views must agree: bench says so.
@@ -238,8 +257,8 @@ TEST(bench_command, readings_the_broker_drops_are_reported_exactly_as_sql_finds_
 TEST(bench_command, find_max_steps_up_until_a_step_fails_and_reports_the_last_that_held) {
   temp_dir dir;
   const auto r = run_factorysim_child(
-      {"bench", "--no-ingest", "--find-max", "--machines", "100", "--rate", "1000", "--step-s",
-       "2", "--step-factor", "4", "--warmup", "1", "--no-progress", "--json", dir.path + "/r.json"},
+      {"bench", "--no-ingest", "--find-max", "--machines", "100", "--rate", "1000", "--step-s", "2",
+       "--step-factor", "4", "--warmup", "1", "--no-progress", "--json", dir.path + "/r.json"},
       with_timeout(300));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const json report = read_json(dir.path + "/r.json");
@@ -249,7 +268,8 @@ TEST(bench_command, find_max_steps_up_until_a_step_fails_and_reports_the_last_th
   // Every step but the last held, each at step-factor times the one before; the report's
   // figure is the last one that held (none when the first failed).
   for (std::size_t i = 0; i < steps.size(); ++i) {
-    EXPECT_DOUBLE_EQ(steps[i].at("target_rate_per_s").get<double>(), 1000 * std::pow(4.0, static_cast<double>(i)));
+    EXPECT_DOUBLE_EQ(steps[i].at("target_rate_per_s").get<double>(),
+                     1000 * std::pow(4.0, static_cast<double>(i)));
     if (i + 1 < steps.size()) {
       EXPECT_TRUE(steps[i].at("held").get<bool>()) << steps.dump();
     }
@@ -264,10 +284,10 @@ TEST(bench_command, find_max_steps_up_until_a_step_fails_and_reports_the_last_th
 
 TEST(bench_command, broker_only_counts_every_message_at_a_reference_subscriber) {
   temp_dir dir;
-  const auto r = run_factorysim_child({"bench", "--no-ingest", "--machines", "100", "--rate",
-                                       "1500", "--duration", "2", "--warmup", "1", "--no-progress",
-                                       "--json", dir.path + "/r.json"},
-                                      with_timeout(120));
+  const auto r = run_factorysim_child(
+      {"bench", "--no-ingest", "--machines", "100", "--rate", "1500", "--duration", "2", "--warmup",
+       "1", "--no-progress", "--json", dir.path + "/r.json"},
+      with_timeout(120));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const json report = read_json(dir.path + "/r.json");
   expect_report_structure(report);
@@ -281,15 +301,15 @@ TEST(bench_command, broker_only_counts_every_message_at_a_reference_subscriber) 
 
 TEST(bench_command, the_html_report_draws_its_charts_in_headless_chromium) {
   temp_dir dir;
-  const auto r = run_factorysim_child({"bench", "--no-ingest", "--machines", "50", "--rate", "600",
-                                       "--duration", "3", "--warmup", "0", "--no-progress",
-                                       "--html", dir.path + "/r.html"},
-                                      with_timeout(120));
+  const auto r = run_factorysim_child(
+      {"bench", "--no-ingest", "--machines", "50", "--rate", "600", "--duration", "3", "--warmup",
+       "0", "--no-progress", "--html", dir.path + "/r.html"},
+      with_timeout(120));
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  const auto dom = run_child({"chromium", "--headless", "--disable-gpu", "--no-sandbox",
-                              "--user-data-dir=" + dir.path + "/chromium",
-                              "--dump-dom", "file://" + dir.path + "/r.html"},
-                             with_timeout(90));
+  const auto dom = run_child(
+      {"chromium", "--headless", "--disable-gpu", "--no-sandbox",
+       "--user-data-dir=" + dir.path + "/chromium", "--dump-dom", "file://" + dir.path + "/r.html"},
+      with_timeout(90));
   ASSERT_EQ(dom.exit_code, 0) << dom.err;
   // The rendered DOM holds the rate chart with one path per series and a point per second.
   EXPECT_NE(dom.out.find("<svg id=\"rates\""), std::string::npos) << dom.out.substr(0, 2000);
@@ -307,8 +327,8 @@ TEST(bench_command, ctrl_c_writes_a_partial_report_marked_incomplete) {
   temp_dir dir;
   const std::string log = dir.path + "/bench.log", report_file = dir.path + "/r.json";
   auto bench = benchrun::child::spawn(
-      {FACTORYSIM_BINARY, "bench", "--no-ingest", "--machines", "50", "--rate", "500",
-       "--duration", "600", "--warmup", "0", "--json", report_file},
+      {FACTORYSIM_BINARY, "bench", "--no-ingest", "--machines", "50", "--rate", "500", "--duration",
+       "600", "--warmup", "0", "--json", report_file},
       benchrun::logging_to(log));
   // Interrupted once the load runs: its first progress line (every 5 s off a terminal).
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);

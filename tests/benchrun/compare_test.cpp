@@ -1,6 +1,7 @@
+#include "benchrun/compare.hpp"
+
 #include <gtest/gtest.h>
 
-#include "benchrun/compare.hpp"
 #include "benchrun/runner.hpp"
 
 namespace factorysim::benchrun {
@@ -12,7 +13,8 @@ json report(double committed_per_s, double p99_ms) {
   return {{"schema", "factorysim-bench/1"},
           {"complete", true},
           {"results",
-           {{"throughput", {{"committed_rows_per_s", committed_per_s}, {"published_per_s", committed_per_s}}},
+           {{"throughput",
+             {{"committed_rows_per_s", committed_per_s}, {"published_per_s", committed_per_s}}},
             {"latency_ms", {{"publish_to_committed", {{"p50", p99_ms / 4}, {"p99", p99_ms}}}}},
             {"accounting", {{"lost", 0}}}}}};
 }

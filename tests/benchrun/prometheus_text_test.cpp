@@ -1,7 +1,8 @@
+#include "benchrun/prometheus_text.hpp"
+
 #include <gtest/gtest.h>
 
 #include "benchrun/latency_histogram.hpp"
-#include "benchrun/prometheus_text.hpp"
 
 namespace factorysim::benchrun {
 namespace {
@@ -42,13 +43,13 @@ TEST(prometheus_text, histogram_quantiles_interpolate_inside_the_bucket) {
 TEST(prometheus_text, the_difference_of_two_scrapes_is_the_interval_s_latency) {
   const auto earlier = *histogram_of(parse_prometheus_text(scrape_text), "lat_seconds");
   // Later: 100 more observations, all in (10, 100] ms.
-  const auto later = *histogram_of(parse_prometheus_text(
-                                       "lat_seconds_bucket{le=\"0.001\"} 10\n"
-                                       "lat_seconds_bucket{le=\"0.01\"} 60\n"
-                                       "lat_seconds_bucket{le=\"0.1\"} 200\n"
-                                       "lat_seconds_bucket{le=\"+Inf\"} 200\n"
-                                       "lat_seconds_sum 7.5\nlat_seconds_count 200\n"),
-                                   "lat_seconds");
+  const auto later =
+      *histogram_of(parse_prometheus_text("lat_seconds_bucket{le=\"0.001\"} 10\n"
+                                          "lat_seconds_bucket{le=\"0.01\"} 60\n"
+                                          "lat_seconds_bucket{le=\"0.1\"} 200\n"
+                                          "lat_seconds_bucket{le=\"+Inf\"} 200\n"
+                                          "lat_seconds_sum 7.5\nlat_seconds_count 200\n"),
+                    "lat_seconds");
   const auto d = later.minus(earlier);
   EXPECT_EQ(d.count, 100);
   EXPECT_GT(*d.quantile_s(0.01), 0.01);  // nothing of the interval is below 10 ms

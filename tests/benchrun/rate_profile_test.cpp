@@ -1,17 +1,18 @@
+#include "benchrun/rate_profile.hpp"
+
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <fstream>
 
-#include "benchrun/rate_profile.hpp"
-
 namespace factorysim::benchrun {
 namespace {
 
 std::string write_scenario(const std::string& bench_yaml) {
-  const auto path = std::filesystem::temp_directory_path() /
-                    ("bench-profile-" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) +
-                     "-" + ::testing::UnitTest::GetInstance()->current_test_info()->name() + ".yaml");
+  const auto path =
+      std::filesystem::temp_directory_path() /
+      ("bench-profile-" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) + "-" +
+       ::testing::UnitTest::GetInstance()->current_test_info()->name() + ".yaml");
   std::ofstream(path) << "name: x\n" << bench_yaml;
   return path.string();
 }
@@ -60,8 +61,9 @@ TEST(rate_profile, bad_entries_name_file_line_and_field) {
     read_bench_section(file);
     FAIL() << "no error";
   } catch (const std::runtime_error& e) {
-    EXPECT_EQ(std::string(e.what()), file + ":5:24: bench.profile[1].for: must be a duration such "
-                                             "as 60s or 2m, got soon");
+    EXPECT_EQ(std::string(e.what()), file +
+                                         ":5:24: bench.profile[1].for: must be a duration such "
+                                         "as 60s or 2m, got soon");
   }
   std::filesystem::remove(file);
   const auto both = write_scenario("bench:\n  profile:\n    - {rate: 1, ramp_to: 2, for: 1s}\n");
