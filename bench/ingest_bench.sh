@@ -5,13 +5,11 @@
 #     table truncated and checkpointed before every run), and their ratio;
 #  2. `loadgen --dedupe` (staging table + INSERT ... ON CONFLICT DO NOTHING, what ingest does):
 #     the price of duplicate-proofing;
-#  3. MQTT end to end: `factorysim run` (bench/ingest_e2e.yaml: 2,000 compressors, QoS 1,
-#     15 simulated minutes = 5.4 M readings) -> mosquitto -> `factorysim ingest` -> PostgreSQL:
-#     rows/s from the first publish to the last commit, the per-second commit rates, rows lost;
-#  4. the broker-only reference of the same run: the same simulator into `mosquitto_sub -q 1`
-#     (readings/s until the last arrived), and the ratio end to end / broker only (goal >= 0.9).
+#  3. MQTT end to end and 4. its broker-only reference, through `factorysim bench
+#     --with-reference` (docs/bench.md), which does what this script did by hand: the report
+#     (JSON) stays in the temp dir with KEEP=1.
 #   bench/ingest_bench.sh [BUILD_DIR]        (default: build)
-# Env: E2E_SCENARIO (default bench/ingest_e2e.yaml) and E2E_EXPECTED (its readings), DB_INIT_ARGS (extra `db init` options, e.g.
+# Env: E2E_* (below, part 3), DB_INIT_ARGS (extra `db init` options, e.g.
 # --no-timeseries-fk), ROWS (default 2000000), WORKERS (2), BATCH_ROWS (20000), SKIP_COPY=1 / SKIP_E2E=1 / SKIP_BROKER_ONLY=1 (skip a
 # part), KEEP=1 (keep the temp dir).
 set -euo pipefail
@@ -95,92 +93,33 @@ printf 'loadgen --dedupe (staged):  %10.0f rows/s   (%.0f%% of direct: the cost 
 fi  # SKIP_COPY
 [ -n "${SKIP_E2E:-}" ] && exit 0
 
-# --- MQTT end to end ---------------------------------------------------------------------
+# --- MQTT end to end and the broker-only reference: `factorysim bench` (docs/bench.md) -------
+# The same load twice, back to back: broker only first (`mosquitto_sub -q 1` counting every
+# seq), then simulator -> mosquitto -> ingest -> this PostgreSQL; per second rates, CPU and
+# memory per process, the SQL check of every (machine, stream), and the ratio. Default load:
+# closed loop (`--rate max`, as fast as the simulator's window of 10,000 lets messages through)
+# for 60 s of 2,000 compressors. E2E_SCENARIO, E2E_MACHINES, E2E_RATE (a number: open loop),
+# E2E_DURATION, E2E_ARGS (more bench options); SKIP_BROKER_ONLY=1 for the end-to-end run alone.
 reset
-scenario="${E2E_SCENARIO:-$root/bench/ingest_e2e.yaml}"
-port=$(python3 -c "import socket; s=socket.socket(); s.bind(('127.0.0.1',0)); print(s.getsockname()[1])")
-mkdir -p "$work/mosquitto"
-cat >"$work/mosquitto/mosquitto.conf" <<EOF
-listener $port 127.0.0.1
-allow_anonymous true
-persistence true
-persistence_location $work/mosquitto/
-max_queued_messages 0
-max_queued_bytes 0
-max_inflight_messages 0
-EOF
-mosquitto -c "$work/mosquitto/mosquitto.conf" >"$work/mosquitto/log" 2>&1 &
-pids+=($!)
-sleep 0.5
-"$bin" db init --db "$db" --scenario "$scenario" >&2
-# Readings on energy/production/environmental the scenario publishes (bench/ingest_e2e.yaml:
-# 2,000 machines x 900 s x 3); another E2E_SCENARIO names its own.
-expected=${E2E_EXPECTED:-5400000}
-"$bin" ingest --db "$db" --mqtt-port "$port" --client-id bench-ingest --spool-dir "$work/spool" \
-  --status-interval-s 1 2>"$work/ingest.log" &
-ingest_pid=$!
-pids+=($ingest_pid)
-for _ in $(seq 100); do grep -q subscribed "$work/ingest.log" && break; sleep 0.1; done
-t0=$(now)
-"$bin" run "$scenario" --mqtt-port "$port" --control off --no-progress 2>"$work/run.log"
-t_pub=$(now)
-published=$(sed -n 's/.*published \([0-9]*\) messages.*/\1/p' "$work/run.log")
-# Wait until the ingestor has committed a new row for every published message (its status
-# line counts them). Not "received": redeliveries count there too.
-stored() { sql -tAc "SELECT (SELECT count(*) FROM energy_readings) + (SELECT count(*) FROM production_data) + (SELECT count(*) FROM environmental_data)"; }
-deadline=$(( $(date +%s) + 600 ))
-while :; do
-  last=$(grep 'new rows' "$work/ingest.log" | tail -1 || true)
-  new_rows=$(sed -n 's/.* new rows \([0-9]*\).*/\1/p' <<<"$last")
-  queue=$(sed -n 's/.* queue \([0-9]*\).*/\1/p' <<<"$last")
-  if [ -n "$new_rows" ] && [ "$new_rows" -ge "${published:-$expected}" ] && [ "$queue" = 0 ]; then break; fi
-  [ "$(date +%s)" -lt "$deadline" ] || break
-  sleep 0.2
-done
-kill -TERM "$ingest_pid"; wait "$ingest_pid" || true
-t1=$(now)
-got=$(stored)
-printf 'MQTT end to end:            %10.0f rows/s   (%s readings stored of %s expected in %.1f s; simulator done after %.1f s; %s messages published)\n' \
-  "$(python3 -c "print($got / ($t1 - $t0))")" "$got" "$expected" "$(python3 -c "print($t1 - $t0)")" "$(python3 -c "print($t_pub - $t0)")" "${published:-?}"
-# Sustained: the committed rows of each 1 s status line, without the first and last two
-# (start-up and drain), as median and lowest second.
-python3 - "$work/ingest.log" <<'PY' || true
-import re, statistics, sys
-rates = []
-for line in open(sys.argv[1]):
-    m = re.search(r"rows/s energy (\d+) production (\d+) environmental (\d+)", line)
-    if m:
-        rates.append(sum(int(x) for x in m.groups()))
-steady = rates[2:-2]
-if steady:
-    print("per second (1 s status lines, %d seconds without the first and last two): median %.0f, lowest %.0f, highest %.0f rows/s"
-          % (len(steady), statistics.median(steady), min(steady), max(steady)))
+e2e_json="$work/e2e.json"
+reference=--with-reference
+[ -n "${SKIP_BROKER_ONLY:-}" ] && reference=
+status=0
+"$bin" bench "${E2E_SCENARIO:-bench.yaml}" --db "$db" --machines "${E2E_MACHINES:-2000}" \
+  --rate "${E2E_RATE:-max}" --duration "${E2E_DURATION:-60}" --warmup 5 --qos 1 $reference \
+  --no-progress --json "$e2e_json" ${E2E_ARGS:-} || status=$?
+python3 - "$e2e_json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))["results"]
+def f(v, fmt="%.0f"):
+    return fmt % v if isinstance(v, (int, float)) else "-"
+t = r["throughput"]
+print("MQTT end to end:                  %10s rows/s committed (published %s msg/s, received %s msg/s; lost %s, SQL check %s)"
+      % (f(t["committed_rows_per_s"]), f(t["published_per_s"]), f(t["received_per_s"]),
+         f(r["accounting"].get("lost")), "agrees" if r["sql_check"].get("agrees") else "DISAGREES"))
+if "reference" in r:
+    print("broker only (mosquitto_sub -q 1): %10s msg/s received" % f(r["reference"]["throughput"]["received_per_s"]))
+    print("ratio end to end / broker only:   %10s         (goal >= 0.90)"
+          % f(r["ratio_to_reference"]["committed_rows_per_s"], "%.2f"))
 PY
-grep 'done:' "$work/ingest.log" >&2 || true
-if [ "$got" != "$expected" ]; then
-  KEEP=1  # keep the logs of a run that lost readings
-  echo "ingest_bench: LOST $((expected - got)) readings; logs kept in $work (ingest.log, run.log, mosquitto/log)" >&2
-  exit 1
-fi
-e2e_rate=$(python3 -c "print($got / ($t1 - $t0))")
-[ -n "${SKIP_BROKER_ONLY:-}" ] && exit 0
-
-# --- the broker-only reference: the same simulator into `mosquitto_sub -q 1` -------------------
-# Same scenario, same broker, same session layout; a QoS 1 subscriber that only counts. Rate:
-# readings received from the first publish until the last one arrived.
-mosquitto_sub -p "$port" -q 1 -i bench-broker-only -t '#' -v 2>/dev/null |
-  awk -v n="$expected" '$1 ~ /\/(energy|production|environmental)$/ { if (++c == n) { print c; fflush(); exit } }' \
-  >"$work/sub.count" &
-sub_pid=$!
-pids+=($sub_pid)
-sleep 1
-t0=$(now)
-"$bin" run "$scenario" --mqtt-port "$port" --control off --no-progress 2>"$work/run-broker-only.log"
-wait "$sub_pid" 2>/dev/null || true
-t1=$(now)
-received=$(cat "$work/sub.count" 2>/dev/null || echo 0)
-broker_rate=$(python3 -c "print($received / ($t1 - $t0))")
-printf 'broker only (mosquitto_sub -q 1): %10.0f readings/s (%s of %s received in %.1f s)\n' \
-  "$broker_rate" "$received" "$expected" "$(python3 -c "print($t1 - $t0)")"
-printf 'ratio end to end / broker only:   %10.2f         (goal >= 0.90)\n' \
-  "$(python3 -c "print($e2e_rate / $broker_rate)")"
+exit "$status"

@@ -16,5 +16,8 @@ void add_loadgen_command(CLI::App& app, int& exit_code);
 void add_replay_command(CLI::App& app, int& exit_code);
 /// `factorysim db init|migrate|maintain`: schema migrations, plant upsert, rollup/partition upkeep.
 void add_db_command(CLI::App& app, int& exit_code);
+/// `factorysim bench [SCENARIO]` and `bench compare OLD NEW` (benchrun/, docs/bench.md); argv
+/// goes into the report's manifest.
+void add_bench_command(CLI::App& app, int& exit_code, int argc, char** argv);
 
 }  // namespace factorysim::cli

@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   factorysim::cli::add_ingest_command(app, exit_code);
   factorysim::cli::add_loadgen_command(app, exit_code);
   factorysim::cli::add_db_command(app, exit_code);
+  factorysim::cli::add_bench_command(app, exit_code, argc, argv);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -120,7 +120,8 @@ class scenario_reader {
     }
     if (!c_.check_map(root, "",
                       {"name", "description", "seed", "time", "mqtt", "factories", "carbon_factors",
-                       "machines", "faults", "random_faults"}))
+                       "machines", "faults", "random_faults",
+                       "bench"}))  // bench: read by `factorysim bench` (benchrun/rate_profile)
       return;
     if (auto v = c_.get_string(root, "name", "", false, false)) s.name = *v;
     c_.get_string(root, "description", "");
