@@ -26,13 +26,14 @@ const std::string& openapi_document() {
       "Unauthorized": {"description": "A control token is configured and the request has no valid Authorization: Bearer header", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
       "NotFound": {"description": "Unknown machine, factory or fault", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
       "Conflict": {"description": "Not possible in the run's current state or mode", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
-      "TooLarge": {"description": "The body is larger than the limit (64 KiB)", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+      "TooLarge": {"description": "The body is larger than the limit (64 KiB)", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+      "UnsupportedMediaType": {"description": "A change without Content-Type: application/json (CSRF defence; every route also answers 421 to a Host and 403 to an Origin of another site)", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
     },
     "schemas": {
       "Error": {
         "type": "object", "required": ["error", "detail"],
         "properties": {
-          "error": {"type": "string", "example": "not_found", "description": "bad_request, unauthorized, not_found, method_not_allowed, conflict, payload_too_large, request_header_fields_too_large, service_unavailable, internal_error"},
+          "error": {"type": "string", "example": "not_found", "description": "bad_request, unauthorized, forbidden, not_found, method_not_allowed, conflict, payload_too_large, unsupported_media_type, misdirected_request, request_header_fields_too_large, too_many_requests, service_unavailable, internal_error"},
           "detail": {"type": "string", "example": "unknown machine c0000000-0000-0000-0000-000000000099"}
         }
       },
@@ -97,7 +98,7 @@ const std::string& openapi_document() {
           }
         }
       },
-      "Speed": {"type": "object", "required": ["speed"], "additionalProperties": false, "properties": {"speed": {"type": "number", "exclusiveMinimum": true, "minimum": 0}}},
+      "Speed": {"type": "object", "required": ["speed"], "additionalProperties": false, "properties": {"speed": {"type": "number", "exclusiveMinimum": true, "minimum": 0, "maximum": 1000000}}},
       "Factory": {
         "type": "object",
         "properties": {
@@ -191,40 +192,40 @@ const std::string& openapi_document() {
       "post": {"operationId": "post_start", "summary": "Start machines (all, or those named by factory_ids / machine_ids)", "security": [{"bearer": []}],
         "requestBody": {"required": false, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Selection"}}}},
         "responses": {"200": {"description": "Started", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/SelectionResult"}}}},
-          "400": {"$ref": "#/components/responses/BadRequest"}, "401": {"$ref": "#/components/responses/Unauthorized"},
+          "400": {"$ref": "#/components/responses/BadRequest"}, "401": {"$ref": "#/components/responses/Unauthorized"}, "415": {"$ref": "#/components/responses/UnsupportedMediaType"},
           "404": {"$ref": "#/components/responses/NotFound"}, "409": {"$ref": "#/components/responses/Conflict"}, "413": {"$ref": "#/components/responses/TooLarge"}}}
     },
     "/stop": {
       "post": {"operationId": "post_stop", "summary": "Stop machines: status offline, no readings (the process keeps running)", "security": [{"bearer": []}],
         "requestBody": {"required": false, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Selection"}}}},
         "responses": {"200": {"description": "Stopped", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/SelectionResult"}}}},
-          "400": {"$ref": "#/components/responses/BadRequest"}, "401": {"$ref": "#/components/responses/Unauthorized"},
+          "400": {"$ref": "#/components/responses/BadRequest"}, "401": {"$ref": "#/components/responses/Unauthorized"}, "415": {"$ref": "#/components/responses/UnsupportedMediaType"},
           "404": {"$ref": "#/components/responses/NotFound"}, "409": {"$ref": "#/components/responses/Conflict"}, "413": {"$ref": "#/components/responses/TooLarge"}}}
     },
     "/pause": {
       "post": {"operationId": "post_pause", "summary": "Pause the whole run (or, with ids, stop those machines)", "security": [{"bearer": []}],
         "requestBody": {"required": false, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Selection"}}}},
         "responses": {"200": {"description": "Paused: StateResult without ids, SelectionResult with ids", "content": {"application/json": {"schema": {"oneOf": [{"$ref": "#/components/schemas/StateResult"}, {"$ref": "#/components/schemas/SelectionResult"}]}}}},
-          "400": {"$ref": "#/components/responses/BadRequest"}, "401": {"$ref": "#/components/responses/Unauthorized"},
+          "400": {"$ref": "#/components/responses/BadRequest"}, "401": {"$ref": "#/components/responses/Unauthorized"}, "415": {"$ref": "#/components/responses/UnsupportedMediaType"},
           "404": {"$ref": "#/components/responses/NotFound"}, "409": {"$ref": "#/components/responses/Conflict"}, "413": {"$ref": "#/components/responses/TooLarge"}}}
     },
     "/resume": {
       "post": {"operationId": "post_resume", "summary": "Resume the whole run (or, with ids, start those machines)", "security": [{"bearer": []}],
         "requestBody": {"required": false, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Selection"}}}},
         "responses": {"200": {"description": "Resumed: StateResult without ids, SelectionResult with ids", "content": {"application/json": {"schema": {"oneOf": [{"$ref": "#/components/schemas/StateResult"}, {"$ref": "#/components/schemas/SelectionResult"}]}}}},
-          "400": {"$ref": "#/components/responses/BadRequest"}, "401": {"$ref": "#/components/responses/Unauthorized"},
+          "400": {"$ref": "#/components/responses/BadRequest"}, "401": {"$ref": "#/components/responses/Unauthorized"}, "415": {"$ref": "#/components/responses/UnsupportedMediaType"},
           "404": {"$ref": "#/components/responses/NotFound"}, "409": {"$ref": "#/components/responses/Conflict"}, "413": {"$ref": "#/components/responses/TooLarge"}}}
     },
     "/shutdown": {
       "post": {"operationId": "post_shutdown", "summary": "End the run: final offline status, flush, exit 0", "security": [{"bearer": []}],
         "responses": {"202": {"description": "Stopping", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/StateResult"}}}},
-          "401": {"$ref": "#/components/responses/Unauthorized"}}}
+          "401": {"$ref": "#/components/responses/Unauthorized"}, "415": {"$ref": "#/components/responses/UnsupportedMediaType"}}}
     },
     "/speed": {
       "put": {"operationId": "put_speed", "summary": "Change the accelerated clock's speed", "security": [{"bearer": []}],
         "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Speed"}}}},
         "responses": {"200": {"description": "The new speed", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Speed"}}}},
-          "400": {"$ref": "#/components/responses/BadRequest"}, "401": {"$ref": "#/components/responses/Unauthorized"},
+          "400": {"$ref": "#/components/responses/BadRequest"}, "401": {"$ref": "#/components/responses/Unauthorized"}, "415": {"$ref": "#/components/responses/UnsupportedMediaType"},
           "409": {"$ref": "#/components/responses/Conflict"}, "413": {"$ref": "#/components/responses/TooLarge"}}}
     },
     "/factories": {
@@ -248,7 +249,7 @@ const std::string& openapi_document() {
       "patch": {"operationId": "patch_machine", "summary": "Change one machine's interval_s and/or enabled", "security": [{"bearer": []}],
         "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/MachinePatch"}}}},
         "responses": {"200": {"description": "The machine after the change", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Machine"}}}},
-          "400": {"$ref": "#/components/responses/BadRequest"}, "401": {"$ref": "#/components/responses/Unauthorized"},
+          "400": {"$ref": "#/components/responses/BadRequest"}, "401": {"$ref": "#/components/responses/Unauthorized"}, "415": {"$ref": "#/components/responses/UnsupportedMediaType"},
           "404": {"$ref": "#/components/responses/NotFound"}, "409": {"$ref": "#/components/responses/Conflict"}, "413": {"$ref": "#/components/responses/TooLarge"}}}
     },
     "/machines/{id}/faults": {
@@ -259,11 +260,11 @@ const std::string& openapi_document() {
       "post": {"operationId": "post_fault", "summary": "Inject a fault now", "security": [{"bearer": []}],
         "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/FaultRequest"}}}},
         "responses": {"201": {"description": "Injected; Location names the fault", "headers": {"Location": {"schema": {"type": "string"}}}, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Fault"}}}},
-          "400": {"$ref": "#/components/responses/BadRequest"}, "401": {"$ref": "#/components/responses/Unauthorized"},
+          "400": {"$ref": "#/components/responses/BadRequest"}, "401": {"$ref": "#/components/responses/Unauthorized"}, "415": {"$ref": "#/components/responses/UnsupportedMediaType"},
           "404": {"$ref": "#/components/responses/NotFound"}, "409": {"$ref": "#/components/responses/Conflict"}, "413": {"$ref": "#/components/responses/TooLarge"}}},
       "delete": {"operationId": "delete_faults", "summary": "Clear every fault of a machine", "security": [{"bearer": []}],
         "responses": {"200": {"description": "Cleared", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Cleared"}}}},
-          "401": {"$ref": "#/components/responses/Unauthorized"}, "404": {"$ref": "#/components/responses/NotFound"}, "409": {"$ref": "#/components/responses/Conflict"}}}
+          "401": {"$ref": "#/components/responses/Unauthorized"}, "415": {"$ref": "#/components/responses/UnsupportedMediaType"}, "404": {"$ref": "#/components/responses/NotFound"}, "409": {"$ref": "#/components/responses/Conflict"}}}
     },
     "/machines/{id}/faults/{fault_id}": {
       "parameters": [{"$ref": "#/components/parameters/machine_id"}, {"$ref": "#/components/parameters/fault_id"}],
@@ -272,7 +273,7 @@ const std::string& openapi_document() {
           "400": {"$ref": "#/components/responses/BadRequest"}, "404": {"$ref": "#/components/responses/NotFound"}}},
       "delete": {"operationId": "delete_fault", "summary": "Clear one fault", "security": [{"bearer": []}],
         "responses": {"200": {"description": "Cleared", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Cleared"}}}},
-          "400": {"$ref": "#/components/responses/BadRequest"}, "401": {"$ref": "#/components/responses/Unauthorized"},
+          "400": {"$ref": "#/components/responses/BadRequest"}, "401": {"$ref": "#/components/responses/Unauthorized"}, "415": {"$ref": "#/components/responses/UnsupportedMediaType"},
           "404": {"$ref": "#/components/responses/NotFound"}, "409": {"$ref": "#/components/responses/Conflict"}}}
     },
     "/metrics": {

@@ -15,6 +15,7 @@ packages=(
   prometheus  # promtool: tests check GET /metrics with `promtool check metrics`
   influxdb influxdb-client  # tests load `run --format influx` into a private InfluxDB 1.x
   dpkg-dev  # dpkg-shlibdeps: CPack declares the .deb's library dependencies (docs/packaging.md)
+  clang libclang-rt-14-dev  # libFuzzer and clang's sanitizers: scripts/test.sh's fuzz stage
 )
 missing=()
 for p in "${packages[@]}"; do
