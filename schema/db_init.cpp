@@ -529,6 +529,12 @@ maintain_report maintain(pqxx::connection_base& c, const maintain_options& optio
     report.rollup_buckets = r[0].as<std::int64_t>();
     w.commit();
   }
+  {
+    // The dashboard views read the rollups just refreshed (docs/schema.md "Dashboard views").
+    pqxx::work w{c, "refresh views"};
+    report.views_refreshed = w.exec1("SELECT refresh_enms_views()")[0].as<int>();
+    w.commit();
+  }
   if (const std::string mantis = recorded_mantis_schema(c); !mantis.empty()) {
     report.mantis = true;
     mantis_search_path path{c, mantis};

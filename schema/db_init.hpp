@@ -170,6 +170,7 @@ struct maintain_report {
   std::int64_t rollup_buckets = 0;  ///< plain PostgreSQL only (TimescaleDB does not say)
   int dropped = 0;                  ///< partitions or chunks
   bool mantis = false;              ///< the MANTIS layer was maintained too
+  int views_refreshed = 0;          ///< materialized dashboard views refreshed
 };
 
 /// One maintenance pass for either backend: partitions ahead, rollups refreshed over the

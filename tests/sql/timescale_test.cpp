@@ -350,3 +350,28 @@ TEST_F(timescale, mantis_layer_uses_hypertables_policies_and_real_time_rollups) 
   const auto again = schema::apply_mantis_migrations(*c_, source_sql_dir(), options_);
   EXPECT_EQ(again.skipped.size(), 4u);
 }
+
+// Issue 11: the EnMS dashboard views on TimescaleDB (materialized over the continuous
+// aggregates, refreshed CONCURRENTLY): the same totals as the raw rows, cost at the tariff.
+TEST_F(timescale, enms_dashboard_views_equal_the_raw_data) {
+  seed_plant();
+  exec(
+      "INSERT INTO energy_readings (time, machine_id, power_kw, energy_kwh)"
+      " SELECT timestamptz '2024-07-10 12:00Z' + g * interval '1 minute',"
+      " 'c0000000-0000-0000-0000-000000000002', 60, 1 FROM generate_series(0, 179) g");
+  for (const char* agg :
+       {"energy_readings_1min", "energy_readings_15min", "energy_readings_1hour",
+        "production_data_1min", "production_data_15min", "production_data_1hour",
+        "environmental_data_1min", "environmental_data_15min", "environmental_data_1hour"})
+    exec_autocommit(std::string("CALL refresh_continuous_aggregate('") + agg +
+                    "', '2024-07-10', '2024-07-11')");
+  EXPECT_EQ(count("SELECT refresh_enms_views()"), 3);
+  EXPECT_EQ(count("SELECT refresh_enms_views()"), 3);
+  EXPECT_EQ(value("SELECT sum(energy_kwh)::text FROM mv_machine_hourly"), "180");
+  EXPECT_EQ(
+      value("SELECT sum(energy_kwh)::text || ' ' || max(local_date)::text FROM mv_machine_daily"),
+      "180 2024-07-10");
+  // 12:00-15:00 UTC = 05:00-08:00 PDT on a Wednesday: off-peak, 0.10/kWh.
+  EXPECT_NEAR(number("SELECT sum(cost) FROM v_cost_emissions_daily"), 18.0, 1e-9);
+  EXPECT_NEAR(number("SELECT sum(co2_kg) FROM v_cost_emissions_daily"), 180 * 0.22, 1e-9);
+}
