@@ -11,6 +11,7 @@
 #include <pqxx/pqxx>
 
 #include "schema/db_init.hpp"
+#include "tests/sql/grafana_queries.hpp"
 
 using namespace factorysim;
 
@@ -423,4 +424,32 @@ TEST_F(timescale, maintain_never_refreshes_before_the_retention_horizon_and_coun
   // per 1-minute rollup.
   EXPECT_GT(r.rollup_buckets, 3 * 90 * 1440 - 3 * 1440);
   EXPECT_LT(r.rollup_buckets, 3 * 91 * (1440 + 96 + 24 + 1));
+}
+
+// Issue 11: every query of deploy/grafana's dashboards runs on TimescaleDB too (the same SQL
+// as on PostgreSQL; grafana_queries.hpp fills in Grafana's macros).
+TEST_F(timescale, every_grafana_dashboard_query_runs) {
+  seed_plant();
+  schema::apply_mantis_migrations(*c_, source_sql_dir(), options_);
+  schema::seed_mantis(*c_, schema_ + "_mantis", {});
+  // The MANTIS board names mantis.*: point that name at this test's MANTIS schema.
+  const auto queries = test::grafana::dashboard_queries();
+  EXPECT_GE(queries.size(), 25u);
+  for (const auto& q : queries) {
+    std::string sql = test::grafana::fill_macros(q.sql, "11111111-1111-1111-1111-111111111111",
+                                                 "c0000000-0000-0000-0000-000000000001");
+    test::grafana::replace_all(sql, "mantis.", schema_ + "_mantis.");
+    try {
+      pqxx::work w{*c_};
+      const auto r = w.exec(sql);
+      if (q.time_series) {
+        bool has_time = false;
+        for (pqxx::row::size_type i = 0; i < r.columns(); ++i)
+          has_time = has_time || std::string(r.column_name(i)) == "time";
+        EXPECT_TRUE(has_time) << q.where << "\n" << sql;
+      }
+    } catch (const std::exception& e) {
+      ADD_FAILURE() << q.where << ": " << e.what() << "\n" << sql;
+    }
+  }
 }
