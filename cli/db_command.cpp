@@ -182,7 +182,8 @@ int run_maintain(const db_args& a) {
                 << " created, " << count_of(r.rollup_buckets, "rollup bucket", "rollup buckets")
                 << " written, "
                 << count_of(r.dropped, "old partition or chunk", "old partitions or chunks")
-                << " dropped" << (r.mantis ? " (EnMS and MANTIS layers)" : "") << '\n';
+                << " dropped, " << count_of(r.views_refreshed, "view", "views") << " refreshed"
+                << (r.mantis ? " (EnMS and MANTIS layers)" : "") << '\n';
       if (a.every_s <= 0) return 0;
       // Sleep in small steps so that SIGTERM ends the loop promptly.
       const auto until = std::chrono::steady_clock::now() +

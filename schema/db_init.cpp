@@ -508,17 +508,32 @@ maintain_report maintain(pqxx::connection_base& c, const maintain_options& optio
   if (backend == "timescaledb") {
     // refresh_continuous_aggregate refuses transaction blocks: one autocommit CALL per level,
     // each window widened to whole buckets of its level so the current partial bucket counts.
+    // Only complete buckets are materialized (the one in progress is read in real time,
+    // sql/095): a bucket materialized while incomplete would stay wrong, since the
+    // watermark passes it. The window never reaches back before the raw retention horizon
+    // (recorded by apply_retention, or now - retention days): refreshing where the raw rows
+    // are gone would erase the kept rollups of those days.
     pqxx::nontransaction n{c};
+    long long horizon = epoch_s(now_s) - static_cast<long long>(options.retention_days) * 86400;
+    {
+      const auto h = n.exec(
+          "SELECT extract(epoch FROM value::timestamptz)::bigint FROM factorysim_settings "
+          "WHERE key = 'raw_retention_horizon'");
+      if (!h.empty()) horizon = std::max(horizon, h[0][0].as<long long>());
+    }
     const pqxx::result defs = n.exec(
         "SELECT name, extract(epoch FROM width)::bigint FROM rollup_definitions() "
         "ORDER BY level, name");
     for (const auto& row : defs) {
       const auto name = row[0].as<std::string>();
       const auto width_s = row[1].as<long long>();
-      const long long lo = (epoch_s(from) / width_s) * width_s;
-      const long long hi = ((epoch_s(now_s) + width_s - 1) / width_s) * width_s;
+      const long long start = std::max<long long>(epoch_s(from), horizon);
+      const long long lo = ((start + width_s - 1) / width_s) * width_s;
+      const long long hi = (epoch_s(now_s) / width_s) * width_s;
+      if (hi <= lo) continue;
       n.exec("CALL refresh_continuous_aggregate(" + n.quote(name) + ", to_timestamp(" +
              std::to_string(lo) + "), to_timestamp(" + std::to_string(hi) + "))");
+      report.rollup_buckets += (hi - lo) / width_s;
     }
   } else {
     pqxx::work w{c, "refresh rollups"};
@@ -527,6 +542,12 @@ maintain_report maintain(pqxx::connection_base& c, const maintain_options& optio
         "to_timestamp($2))",
         epoch_s(from), epoch_s(now_s));
     report.rollup_buckets = r[0].as<std::int64_t>();
+    w.commit();
+  }
+  {
+    // The dashboard views read the rollups just refreshed (docs/schema.md "Dashboard views").
+    pqxx::work w{c, "refresh views"};
+    report.views_refreshed = w.exec1("SELECT refresh_enms_views()")[0].as<int>();
     w.commit();
   }
   if (const std::string mantis = recorded_mantis_schema(c); !mantis.empty()) {
@@ -570,6 +591,7 @@ maintain_report maintain(pqxx::connection_base& c, const maintain_options& optio
         w.exec_params1("SELECT apply_retention(make_interval(days => $1), to_timestamp($2))",
                        options.retention_days, epoch_s(now_s))[0]
             .as<int>();
+    w.exec_params("SELECT apply_rollup_retention(to_timestamp($1))", epoch_s(now_s));
     w.commit();
   }
   return report;

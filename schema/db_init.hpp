@@ -167,9 +167,12 @@ struct maintain_options {
 /// What one maintenance pass did.
 struct maintain_report {
   int partitions_created = 0;
-  std::int64_t rollup_buckets = 0;  ///< plain PostgreSQL only (TimescaleDB does not say)
+  /// Buckets written (PostgreSQL) or refreshed windows in buckets (TimescaleDB: complete
+  /// buckets only, never before the raw retention horizon).
+  std::int64_t rollup_buckets = 0;
   int dropped = 0;                  ///< partitions or chunks
   bool mantis = false;              ///< the MANTIS layer was maintained too
+  int views_refreshed = 0;          ///< materialized dashboard views refreshed
 };
 
 /// One maintenance pass for either backend: partitions ahead, rollups refreshed over the

@@ -27,6 +27,14 @@ case "${1:-}" in
       (cd /tmp && "${as_pg[@]}" "$bin/initdb" -D "$dir/data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1) \
         || { cat "$dir/initdb.log" >&2; exit 1; }
     fi
+    # The tuned settings (deploy/postgresql/factorysim.conf), copied where postgres can read
+    # them and included once; later starts pick up a changed copy.
+    conf_src="$(cd "$(dirname "$0")/.." && pwd)/deploy/postgresql/factorysim.conf"
+    if [ -f "$conf_src" ]; then
+      "${as_pg[@]}" tee "$dir/data/factorysim.conf" <"$conf_src" >/dev/null
+      grep -q "^include_if_exists 'factorysim.conf'" "$dir/data/postgresql.conf" \
+        || echo "include_if_exists 'factorysim.conf'" | "${as_pg[@]}" tee -a "$dir/data/postgresql.conf" >/dev/null
+    fi
     port="${2:-}"
     if [ -z "$port" ] && [ -f "$dir/port" ] && ! (exec 3<>"/dev/tcp/127.0.0.1/$(cat "$dir/port")") 2>/dev/null; then
       port=$(cat "$dir/port")  # same address as last time when it is still free

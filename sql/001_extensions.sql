@@ -17,11 +17,21 @@ CREATE TABLE IF NOT EXISTS factorysim_settings (
   updated_at timestamptz NOT NULL DEFAULT now()
 );
 
+-- Minimum versions: PostgreSQL 14; TimescaleDB 2.11 under its Timescale License (an
+-- Apache-only build has no continuous aggregates and no compression, which 060/090 need).
+-- A TimescaleDB that does not qualify is not chosen (or, when asked for, refused with the
+-- reason): the database runs as plain PostgreSQL.
 DO $$
 DECLARE
   wanted text := nullif(current_setting('factorysim.backend', true), '');
   chosen text;
+  unusable text;
+  created boolean := false;
+  version text;
 BEGIN
+  IF current_setting('server_version_num')::integer < 140000 THEN
+    RAISE EXCEPTION 'factorysim needs PostgreSQL 14 or newer; this server is %', current_setting('server_version');
+  END IF;
   SELECT value INTO chosen FROM factorysim_settings WHERE key = 'backend';
   IF chosen IS NOT NULL THEN
     RETURN;
@@ -31,20 +41,38 @@ BEGIN
   END IF;
   chosen := 'postgresql';
   IF coalesce(wanted, 'timescaledb') = 'timescaledb' THEN
-    IF EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'timescaledb') THEN
-      chosen := 'timescaledb';
-    ELSIF EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb') THEN
+    IF NOT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'timescaledb')
+       AND EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb') THEN
       BEGIN
         CREATE EXTENSION IF NOT EXISTS timescaledb;
-        chosen := 'timescaledb';
+        created := true;
       EXCEPTION WHEN OTHERS THEN
         -- Typically "not in shared_preload_libraries": plain PostgreSQL still works.
-        RAISE NOTICE 'factorysim: timescaledb is available but cannot be created (%); using plain PostgreSQL', SQLERRM;
+        unusable := format('it is available but cannot be created (%s)', SQLERRM);
       END;
+    END IF;
+    IF EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'timescaledb') THEN
+      SELECT extversion INTO version FROM pg_extension WHERE extname = 'timescaledb';
+      IF string_to_array(split_part(version, '-', 1), '.')::integer[] < ARRAY[2, 11] THEN
+        unusable := format('version %s is older than 2.11', version);
+      ELSIF coalesce(current_setting('timescaledb.license', true), 'timescale') = 'apache' THEN
+        unusable := format('version %s is the Apache-2 build (timescaledb.license = apache): it has no '
+                           'continuous aggregates and no compression', version);
+      ELSE
+        chosen := 'timescaledb';
+      END IF;
+      IF chosen <> 'timescaledb' AND created THEN
+        DROP EXTENSION timescaledb;  -- ours, and of no use: leave the database as it was
+      END IF;
+    ELSIF unusable IS NULL AND wanted = 'timescaledb' THEN
+      unusable := 'the extension is not available';
     END IF;
   END IF;
   IF wanted = 'timescaledb' AND chosen <> 'timescaledb' THEN
-    RAISE EXCEPTION 'factorysim.backend = timescaledb but the extension is not available';
+    RAISE EXCEPTION 'factorysim.backend = timescaledb, but TimescaleDB cannot be used: %', unusable;
+  END IF;
+  IF unusable IS NOT NULL THEN
+    RAISE WARNING 'factorysim: TimescaleDB not used (%); using plain PostgreSQL', unusable;
   END IF;
   INSERT INTO factorysim_settings (key, value) VALUES ('backend', chosen);
   RAISE NOTICE 'factorysim: backend %', chosen;

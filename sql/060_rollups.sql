@@ -60,16 +60,16 @@ BEGIN
     INTO env_up FROM unnest(env_keys) AS k;
   RETURN QUERY SELECT * FROM (VALUES
     ('energy_readings_1min',  1, 'energy_readings',       'time',   interval '1 minute',   'machine_id, energy_type', energy_raw, interval '3 hours', interval '1 minute',  interval '1 minute'),
-    ('energy_readings_15min', 2, 'energy_readings_1min',  'bucket', interval '15 minutes', 'machine_id, energy_type', energy_up,  interval '6 hours', interval '15 minutes', interval '5 minutes'),
-    ('energy_readings_1hour', 3, 'energy_readings_15min', 'bucket', interval '1 hour',     'machine_id, energy_type', energy_up,  interval '2 days',  interval '1 hour',     interval '30 minutes'),
-    ('energy_readings_1day',  4, 'energy_readings_1hour', 'bucket', interval '1 day',      'machine_id, energy_type', energy_up,  interval '7 days',  interval '1 day',      interval '1 hour'),
+    ('energy_readings_15min', 2, 'energy_readings_1min',  'bucket', interval '15 minutes', 'machine_id, energy_type', energy_up,  interval '6 hours', interval '5 minutes',  interval '5 minutes'),
+    ('energy_readings_1hour', 3, 'energy_readings_15min', 'bucket', interval '1 hour',     'machine_id, energy_type', energy_up,  interval '2 days',  interval '30 minutes', interval '15 minutes'),
+    ('energy_readings_1day',  4, 'energy_readings_1hour', 'bucket', interval '1 day',      'machine_id, energy_type', energy_up,  interval '7 days',  interval '2 hours',    interval '1 hour'),
     ('production_data_1min',  1, 'production_data',       'time',   interval '1 minute',   'machine_id', production_raw, interval '3 hours', interval '1 minute',  interval '1 minute'),
-    ('production_data_15min', 2, 'production_data_1min',  'bucket', interval '15 minutes', 'machine_id', production_up,  interval '6 hours', interval '15 minutes', interval '5 minutes'),
-    ('production_data_1hour', 3, 'production_data_15min', 'bucket', interval '1 hour',     'machine_id', production_up,  interval '2 days',  interval '1 hour',     interval '30 minutes'),
-    ('production_data_1day',  4, 'production_data_1hour', 'bucket', interval '1 day',      'machine_id', production_up,  interval '7 days',  interval '1 day',      interval '1 hour'),
+    ('production_data_15min', 2, 'production_data_1min',  'bucket', interval '15 minutes', 'machine_id', production_up,  interval '6 hours', interval '5 minutes',  interval '5 minutes'),
+    ('production_data_1hour', 3, 'production_data_15min', 'bucket', interval '1 hour',     'machine_id', production_up,  interval '2 days',  interval '30 minutes', interval '15 minutes'),
+    ('production_data_1day',  4, 'production_data_1hour', 'bucket', interval '1 day',      'machine_id', production_up,  interval '7 days',  interval '2 hours',    interval '1 hour'),
     ('environmental_data_1min',  1, 'environmental_data',       'time',   interval '1 minute',   'machine_id', env_raw, interval '3 hours', interval '1 minute',  interval '1 minute'),
-    ('environmental_data_15min', 2, 'environmental_data_1min',  'bucket', interval '15 minutes', 'machine_id', env_up,  interval '6 hours', interval '15 minutes', interval '5 minutes'),
-    ('environmental_data_1hour', 3, 'environmental_data_15min', 'bucket', interval '1 hour',     'machine_id', env_up,  interval '2 days',  interval '1 hour',     interval '30 minutes')
+    ('environmental_data_15min', 2, 'environmental_data_1min',  'bucket', interval '15 minutes', 'machine_id', env_up,  interval '6 hours', interval '5 minutes',  interval '5 minutes'),
+    ('environmental_data_1hour', 3, 'environmental_data_15min', 'bucket', interval '1 hour',     'machine_id', env_up,  interval '2 days',  interval '30 minutes', interval '15 minutes')
   ) AS d;
 END $$;
 
@@ -107,9 +107,9 @@ BEGIN
       CONTINUE;
     END IF;
     IF ts THEN
-      -- materialized_only: readers see what has been refreshed, as on plain PostgreSQL.
+      -- Real-time aggregation (materialized_only = false): see 095.
       EXECUTE format('CREATE MATERIALIZED VIEW %I WITH (timescaledb.continuous, '
-                     'timescaledb.materialized_only = true) AS %s WITH NO DATA',
+                     'timescaledb.materialized_only = false) AS %s WITH NO DATA',
                      d.name, rollup_query(d.name, 'time_bucket'));
       PERFORM add_continuous_aggregate_policy(format('%I.%I', current_schema(), d.name)::regclass,
                                               start_offset => d.start_offset, end_offset => d.end_offset,

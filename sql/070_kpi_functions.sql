@@ -75,7 +75,9 @@ $$;
 -- valid_from, then the higher rate.
 CREATE OR REPLACE FUNCTION tariff_at(p_factory_id uuid, p_local_hour timestamp, p_timezone text)
 RETURNS TABLE (tariff_id uuid, rate_per_kwh double precision, currency text, demand_charge_per_kw double precision)
-LANGUAGE sql STABLE AS $$
+-- Its own search_path: PostgreSQL 17 refreshes materialized views (110) with search_path =
+-- pg_catalog, where energy_tariffs would not be found.
+LANGUAGE sql STABLE SET search_path FROM CURRENT AS $$
   SELECT et.id, et.rate_per_kwh, et.currency, et.demand_charge_per_kw
     FROM energy_tariffs et
    WHERE et.factory_id = p_factory_id AND et.is_active
@@ -142,7 +144,7 @@ $$;
 -- The emission factor of a region at an instant (active, valid, latest valid_from), falling
 -- back to region 'default' when the region has none.
 CREATE OR REPLACE FUNCTION carbon_factor_at(p_region text, p_at timestamptz) RETURNS double precision
-LANGUAGE sql STABLE AS $$
+LANGUAGE sql STABLE SET search_path FROM CURRENT AS $$  -- search_path: see tariff_at
   SELECT cf.emission_factor_kg_co2_per_kwh
     FROM carbon_factors cf
    WHERE cf.region IN (p_region, 'default') AND cf.is_active

@@ -243,3 +243,18 @@ TEST(db_init, replicas_upsert_the_replicated_machines) {
   EXPECT_NE(r.output.find("upserted 2 factories, 14 machines"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("db: migrations from "), std::string::npos) << r.output;
 }
+
+// Issue 11: asking for TimescaleDB where it cannot be used fails with the reason, and the
+// database is not half made; without the request the same server is plain PostgreSQL.
+TEST(db_init, timescaledb_requested_but_unusable_is_refused_with_the_reason) {
+  const std::string db = shared_server().create_database("forcets");
+  const auto r = run_factorysim(
+      {"db", "init", "--db", db, "--scenario", demo_scenario, "--backend", "timescaledb"});
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("TimescaleDB cannot be used: the extension is not available"),
+            std::string::npos)
+      << r.output;
+  EXPECT_EQ(query_int(db, "SELECT count(*) FROM pg_class WHERE relname = 'machines'"), 0);
+  EXPECT_EQ(run_factorysim({"db", "init", "--db", db, "--scenario", demo_scenario}).exit_code, 0);
+  EXPECT_EQ(query_value(db, "SELECT factorysim_backend()"), "postgresql");
+}

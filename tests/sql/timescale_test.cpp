@@ -11,6 +11,7 @@
 #include <pqxx/pqxx>
 
 #include "schema/db_init.hpp"
+#include "tests/sql/grafana_queries.hpp"
 
 using namespace factorysim;
 
@@ -109,13 +110,34 @@ TEST_F(timescale, migrations_create_hypertables_aggregates_and_policies_and_reru
                   schema_ + "' AND proc_name = 'policy_refresh_continuous_aggregate'"),
             11);
   // Compression and retention policies on the four raw tables (three measured streams and
-  // health_truth, issue 11; the job names vary by version).
+  // health_truth, issue 11; the job names vary by version) and on the rollups (issue 11:
+  // every level compressed, the 1-minute and 15-minute levels dropped after 1 and 3 years).
   EXPECT_EQ(count("SELECT count(*) FROM timescaledb_information.jobs WHERE hypertable_schema = '" +
                   schema_ + "' AND proc_name IN ('policy_compression', 'policy_columnstore')"),
-            4);
+            4 + 11);
   EXPECT_EQ(count("SELECT count(*) FROM timescaledb_information.jobs WHERE hypertable_schema = '" +
                   schema_ + "' AND proc_name = 'policy_retention'"),
-            4);
+            4 + 6);
+  // Every level reads in real time; the policies end where the level below is complete.
+  EXPECT_EQ(count("SELECT count(*) FROM timescaledb_information.continuous_aggregates WHERE "
+                  "view_schema = '" +
+                  schema_ + "' AND NOT materialized_only"),
+            11);
+  const std::string day_end_offset =
+      "SELECT config->>'end_offset' FROM timescaledb_information.jobs WHERE hypertable_schema = '" +
+      schema_ +
+      "' AND hypertable_name = 'energy_readings_1day'"
+      " AND proc_name = 'policy_refresh_continuous_aggregate'";
+  EXPECT_EQ(value(day_end_offset), "02:00:00");
+  // A database made before: its older policy (end 1 day) is replaced by the migration.
+  exec_autocommit("SELECT remove_continuous_aggregate_policy('energy_readings_1day')");
+  exec_autocommit(
+      "SELECT add_continuous_aggregate_policy('energy_readings_1day', interval '7 days',"
+      " interval '1 day', interval '1 hour')");
+  EXPECT_EQ(value(day_end_offset), "1 day");
+  exec_autocommit("DELETE FROM schema_migrations WHERE version = '095'");
+  schema::apply_migrations(*c_, files_, options_);
+  EXPECT_EQ(value(day_end_offset), "02:00:00");
   const auto again = schema::apply_migrations(*c_, files_, options_);
   EXPECT_EQ(again.skipped.size(), files_.size());
   auto force = options_;
@@ -124,7 +146,7 @@ TEST_F(timescale, migrations_create_hypertables_aggregates_and_policies_and_reru
   EXPECT_EQ(forced.applied.size(), files_.size());
   EXPECT_EQ(count("SELECT count(*) FROM timescaledb_information.jobs WHERE hypertable_schema = '" +
                   schema_ + "'"),
-            19);
+            11 + 15 + 10);
   // refresh_rollups is the plain-PostgreSQL refresh and says what to use instead.
   EXPECT_THROW(exec("SELECT * FROM refresh_rollups(now() - interval '1 hour', now())"),
                pqxx::sql_error);
@@ -258,9 +280,10 @@ TEST_F(timescale, policies_run_by_run_job_and_maintain_keep_rollups_fresh) {
       "SELECT date_trunc('minute', now()) - g * interval '1 minute', "
       "'c0000000-0000-0000-0000-000000000001', 6, 0.1 "
       "FROM generate_series(2, 61) g");
-  const std::string job =
-      value("SELECT job_id FROM timescaledb_information.jobs WHERE hypertable_schema = '" +
-            schema_ + "' AND hypertable_name = 'energy_readings_1min'");
+  const std::string job = value(
+      "SELECT job_id FROM timescaledb_information.jobs WHERE hypertable_schema = '" + schema_ +
+      "' AND hypertable_name = 'energy_readings_1min'"
+      " AND proc_name = 'policy_refresh_continuous_aggregate'");
   exec_autocommit("CALL run_job(" + job + ")");
   EXPECT_EQ(count("SELECT coalesce(sum(sample_count), 0) FROM energy_readings_1min"), 60);
   // One maintenance pass refreshes every level (CALL refresh_continuous_aggregate per level).
@@ -349,4 +372,84 @@ TEST_F(timescale, mantis_layer_uses_hypertables_policies_and_real_time_rollups) 
   // Replaying the migrations changes nothing.
   const auto again = schema::apply_mantis_migrations(*c_, source_sql_dir(), options_);
   EXPECT_EQ(again.skipped.size(), 4u);
+}
+
+// Issue 11: the EnMS dashboard views on TimescaleDB (materialized over the continuous
+// aggregates, refreshed CONCURRENTLY): the same totals as the raw rows, cost at the tariff.
+TEST_F(timescale, enms_dashboard_views_equal_the_raw_data) {
+  seed_plant();
+  exec(
+      "INSERT INTO energy_readings (time, machine_id, power_kw, energy_kwh)"
+      " SELECT timestamptz '2024-07-10 12:00Z' + g * interval '1 minute',"
+      " 'c0000000-0000-0000-0000-000000000002', 60, 1 FROM generate_series(0, 179) g");
+  for (const char* agg :
+       {"energy_readings_1min", "energy_readings_15min", "energy_readings_1hour",
+        "production_data_1min", "production_data_15min", "production_data_1hour",
+        "environmental_data_1min", "environmental_data_15min", "environmental_data_1hour"})
+    exec_autocommit(std::string("CALL refresh_continuous_aggregate('") + agg +
+                    "', '2024-07-10', '2024-07-11')");
+  EXPECT_EQ(count("SELECT refresh_enms_views()"), 3);
+  EXPECT_EQ(count("SELECT refresh_enms_views()"), 3);
+  EXPECT_EQ(value("SELECT sum(energy_kwh)::text FROM mv_machine_hourly"), "180");
+  EXPECT_EQ(
+      value("SELECT sum(energy_kwh)::text || ' ' || max(local_date)::text FROM mv_machine_daily"),
+      "180 2024-07-10");
+  // 12:00-15:00 UTC = 05:00-08:00 PDT on a Wednesday: off-peak, 0.10/kWh.
+  EXPECT_NEAR(number("SELECT sum(cost) FROM v_cost_emissions_daily"), 18.0, 1e-9);
+  EXPECT_NEAR(number("SELECT sum(co2_kg) FROM v_cost_emissions_daily"), 180 * 0.22, 1e-9);
+}
+
+// Issue 11: `db maintain --refresh-hours` reaching past the retention horizon must not erase
+// the kept rollups of days whose raw rows were dropped; it refreshes only complete buckets
+// and says how many.
+TEST_F(timescale, maintain_never_refreshes_before_the_retention_horizon_and_counts_buckets) {
+  seed_plant();
+  exec(
+      "INSERT INTO energy_readings (time, machine_id, power_kw, energy_kwh)"
+      " SELECT date_trunc('day', now()) - interval '100 days' + g * interval '1 minute',"
+      " 'c0000000-0000-0000-0000-000000000001', 6, 0.1 FROM generate_series(0, 59) g");
+  exec_autocommit(
+      "CALL refresh_continuous_aggregate('energy_readings_1min', now() - interval '101 days',"
+      " now() - interval '99 days')");
+  EXPECT_EQ(count("SELECT count(*) FROM energy_readings_1min"), 60);
+  exec("SELECT apply_retention()");
+  EXPECT_EQ(count("SELECT count(*) FROM energy_readings"), 0);
+  schema::maintain_options o;
+  o.refresh_window = std::chrono::hours(24 * 200);
+  const auto now = std::chrono::system_clock::now();
+  const auto r = schema::maintain(*c_, o, now);
+  EXPECT_EQ(count("SELECT count(*) FROM energy_readings_1min"), 60);  // kept
+  // 90 days of minutes, quarters, hours and days of 4 rollups each (energy, production,
+  // environmental; no 1-day environmental level), whole buckets only: about 130,000 minutes
+  // per 1-minute rollup.
+  EXPECT_GT(r.rollup_buckets, 3 * 90 * 1440 - 3 * 1440);
+  EXPECT_LT(r.rollup_buckets, 3 * 91 * (1440 + 96 + 24 + 1));
+}
+
+// Issue 11: every query of deploy/grafana's dashboards runs on TimescaleDB too (the same SQL
+// as on PostgreSQL; grafana_queries.hpp fills in Grafana's macros).
+TEST_F(timescale, every_grafana_dashboard_query_runs) {
+  seed_plant();
+  schema::apply_mantis_migrations(*c_, source_sql_dir(), options_);
+  schema::seed_mantis(*c_, schema_ + "_mantis", {});
+  // The MANTIS board names mantis.*: point that name at this test's MANTIS schema.
+  const auto queries = test::grafana::dashboard_queries();
+  EXPECT_GE(queries.size(), 25u);
+  for (const auto& q : queries) {
+    std::string sql = test::grafana::fill_macros(q.sql, "11111111-1111-1111-1111-111111111111",
+                                                 "c0000000-0000-0000-0000-000000000001");
+    test::grafana::replace_all(sql, "mantis.", schema_ + "_mantis.");
+    try {
+      pqxx::work w{*c_};
+      const auto r = w.exec(sql);
+      if (q.time_series) {
+        bool has_time = false;
+        for (pqxx::row::size_type i = 0; i < r.columns(); ++i)
+          has_time = has_time || std::string(r.column_name(i)) == "time";
+        EXPECT_TRUE(has_time) << q.where << "\n" << sql;
+      }
+    } catch (const std::exception& e) {
+      ADD_FAILURE() << q.where << ": " << e.what() << "\n" << sql;
+    }
+  }
 }
