@@ -60,7 +60,7 @@ class v5_publisher {
     mosquitto_destroy(mosq_);
   }
   void publish(const std::string& topic, const std::string& payload, std::int64_t sched_us = 0,
-               std::int64_t sent_us = 0, int qos = 1) {
+               std::int64_t sent_us = 0, int qos = 1, bool retain = false) {
     mosquitto_property* props = nullptr;
     if (sched_us != 0) {
       mosquitto_property_add_string_pair(&props, MQTT_PROP_USER_PROPERTY, "fs-sched-us",
@@ -70,7 +70,7 @@ class v5_publisher {
     }
     const int rc = mosquitto_publish_v5(mosq_, nullptr, topic.c_str(),
                                         static_cast<int>(payload.size()), payload.data(), qos,
-                                        false, props);
+                                        retain, props);
     mosquitto_property_free_all(&props);
     if (rc != MOSQ_ERR_SUCCESS) throw std::runtime_error("publish failed");
     if (qos > 0) ++sent_;
@@ -253,9 +253,20 @@ TEST_F(ingest_measure, loss_the_broker_causes_is_reported_exactly_as_sql_finds_i
 
 TEST_F(ingest_measure, duplicates_and_reordering_injected_on_the_wire_are_counted) {
   mosquitto_server broker;
-  auto ingest = start_ingest(broker);
   v5_publisher pub(broker.port());
   const std::string& m = machines_[0];
+  // An earlier run's last status, retained: history the broker replays on subscribing, not
+  // part of this run's seqs (else this run's status 1 would look reordered).
+  const auto status = [&](long seq) {
+    return "{\"time\":\"2024-06-01T00:00:0" + std::to_string(seq) + ".000Z\",\"machine_id\":\"" + m +
+           "\",\"seq\":" + std::to_string(seq) +
+           ",\"is_running\":true,\"operating_mode\":\"running\",\"current_power_kw\":1.0,"
+           "\"energy_total_kwh\":1.0}";
+  };
+  pub.publish("factory/measure/" + m + "/status", status(7), 0, 0, 1, true);
+  ASSERT_TRUE(pub.wait_acked(30s));
+  auto ingest = start_ingest(broker);
+  pub.publish("factory/measure/" + m + "/status", status(1));
   const std::string topic = "factory/measure/" + m + "/energy";
   for (long seq = 1; seq <= 50; ++seq) pub.publish(topic, energy_payload(m, seq));
   for (long seq = 10; seq < 20; ++seq) pub.publish(topic, energy_payload(m, seq));  // 10 again
@@ -265,6 +276,10 @@ TEST_F(ingest_measure, duplicates_and_reordering_injected_on_the_wire_are_counte
   ASSERT_TRUE(pub.wait_acked(30s));
   ASSERT_TRUE(wait_rows(m, 61, 60s)) << ingest->log();
   const auto summary = stop_and_read_summary(*ingest);
+  const auto& st = stream_entry(summary, m, "status");
+  EXPECT_EQ(st.at("received"), 1);
+  EXPECT_EQ(st.at("first_seq"), 1);
+  EXPECT_EQ(st.at("reordered"), 0);
   const auto& s = stream_entry(summary, m, "energy");
   EXPECT_EQ(s.at("received"), 71);
   EXPECT_EQ(s.at("duplicates"), 10);
@@ -276,7 +291,8 @@ TEST_F(ingest_measure, duplicates_and_reordering_injected_on_the_wire_are_counte
   // The database kept one row each: the duplicates were on the wire, not in the tables.
   EXPECT_EQ(query_int(db_, "SELECT count(*) FROM energy_readings WHERE machine_id = '" + m + "'"),
             61);
-  EXPECT_EQ(summary.at("committed_rows"), 61);
+  EXPECT_EQ(summary.at("committed_rows").get<long long>(),
+            61 + query_int(db_, "SELECT count(*) FROM machine_status WHERE machine_id = '" + m + "'"));
 }
 
 TEST_F(ingest_measure, latencies_of_stamped_messages_match_their_stamps) {
