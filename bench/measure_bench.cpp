@@ -19,7 +19,9 @@ void accounting_per_message(benchmark::State& state) {
   std::vector<uuid_bytes> ids(machines);
   for (std::size_t i = 0; i < machines; ++i) {
     ids[i].fill(0);
-    for (int b = 0; b < 8; ++b) ids[i][static_cast<std::size_t>(8 + b)] = static_cast<std::uint8_t>((i * 2654435761u) >> (b * 4));
+    for (int b = 0; b < 8; ++b)
+      ids[i][static_cast<std::size_t>(8 + b)] =
+          static_cast<std::uint8_t>((i * 2654435761u) >> (b * 4));
     ids[i][0] = static_cast<std::uint8_t>(i);
   }
   stream_accounting a;
