@@ -290,6 +290,9 @@ void ingestor::measure_received(std::span<const mqtt::message_view> messages,
     }
     const auto* row = std::get_if<decoded_row>(&m.result);
     if (row == nullptr) continue;  // dead letters have no trustworthy machine or seq
+    // A retained T/status the broker hands over on subscribing is the last run's history:
+    // accounted, its seq would make this run's first statuses look reordered and duplicated.
+    if (messages[i].retained) continue;
     if (const auto s = stream_of_topic(m.topic)) {
       const row_header& h = header_of(*row);
       measure_.accounting.observe(h.machine_id, *s, h.seq);

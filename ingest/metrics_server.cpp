@@ -37,8 +37,7 @@ namespace {
 
 std::string json_error(std::string_view error, std::string_view reason) {
   // Both are our own fixed texts (no quotes or control characters to escape).
-  return "{\"error\":\"" + std::string(error) + "\",\"reason\":\"" + std::string(reason) +
-         "\"}\n";
+  return "{\"error\":\"" + std::string(error) + "\",\"reason\":\"" + std::string(reason) + "\"}\n";
 }
 
 http_reply error_reply(int status, std::string_view error, std::string_view reason) {
@@ -47,12 +46,18 @@ http_reply error_reply(int status, std::string_view error, std::string_view reas
 
 const char* reason_phrase(int status) {
   switch (status) {
-    case 200: return "OK";
-    case 400: return "Bad Request";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 431: return "Request Header Fields Too Large";
-    default: return "Error";
+    case 200:
+      return "OK";
+    case 400:
+      return "Bad Request";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 431:
+      return "Request Header Fields Too Large";
+    default:
+      return "Error";
   }
 }
 
@@ -116,9 +121,9 @@ class connection : public std::enable_shared_from_this<connection> {
     bool head_only = false;
     if (ec == asio::error::not_found) {
       // The head filled the buffer without ending: answer, never read further.
-      reply = error_reply(431, "request too large",
-                          "the request head exceeds " +
-                              std::to_string(max_request_head_bytes) + " bytes");
+      reply = error_reply(
+          431, "request too large",
+          "the request head exceeds " + std::to_string(max_request_head_bytes) + " bytes");
     } else if (ec) {
       close();
       return;
@@ -171,8 +176,9 @@ metrics_server::metrics_server(const listen_address& where, std::function<std::s
   const std::string name = where.host + ":" + std::to_string(where.port);
   try {
     tcp::resolver resolver(impl_->io);
-    const auto endpoints = resolver.resolve(where.host, std::to_string(where.port),
-                                            tcp::resolver::passive | tcp::resolver::numeric_service);
+    const auto endpoints =
+        resolver.resolve(where.host, std::to_string(where.port),
+                         tcp::resolver::passive | tcp::resolver::numeric_service);
     const tcp::endpoint ep = endpoints.begin()->endpoint();
     impl_->acceptor.open(ep.protocol());
     impl_->acceptor.set_option(tcp::acceptor::reuse_address(true));

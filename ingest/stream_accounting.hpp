@@ -25,12 +25,12 @@ namespace factorysim::ingest {
 
 /// What one seq turned out to be.
 enum class seq_verdict : std::uint8_t {
-  first,        ///< opened the stream's range
-  next,         ///< highest + 1
-  after_gap,    ///< above highest + 1: the seqs between count as lost
-  reordered,    ///< below the highest, not seen before
-  duplicate,    ///< seen before
-  beyond_window ///< older than the window: counted as a duplicate
+  first,         ///< opened the stream's range
+  next,          ///< highest + 1
+  after_gap,     ///< above highest + 1: the seqs between count as lost
+  reordered,     ///< below the highest, not seen before
+  duplicate,     ///< seen before
+  beyond_window  ///< older than the window: counted as a duplicate
 };
 
 /// One stream's seqs.

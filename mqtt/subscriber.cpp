@@ -146,6 +146,7 @@ struct subscriber::impl : session_role {
     v.topic = m.topic;
     v.payload = m.payload;
     v.properties = m.properties;
+    v.retained = m.retain;
     if (!v.oversized) v.payload_bytes = m.payload.size();
     batch.push_back(v);
   }

@@ -47,6 +47,8 @@ struct message_view {
   std::string_view topic;
   std::string_view payload;     ///< oversized: only the first bytes of the payload
   std::string_view properties;  ///< v5: the encoded property list (codec: find_user_property)
+  /// The RETAIN flag: a retained message the broker sent on subscribing (history, not live).
+  bool retained = false;
   /// Oversized: the payload was read past, not held; payload_bytes and payload_sha256 tell
   /// what it was. payload_sha256 covers the whole PUBLISH body after the fixed header.
   bool oversized = false;

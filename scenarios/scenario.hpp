@@ -94,7 +94,7 @@ struct mqtt_settings {
   int sessions_per_machine_limit = 64;
   int shared_sessions = 4;
   /// In-band timing (`--stamp-send-time`, docs/topics.md): every PUBLISH carries the MQTT 5
-  /// user properties fs-sched-us and fs-sent-us. Needs MQTT 5 and the native client.
+  /// user properties fs-sched-us and fs-sent-us. Needs MQTT 5.
   bool stamp_send_time = false;
 };
 

@@ -314,8 +314,7 @@ struct mosquitto_impl : std::enable_shared_from_this<mosquitto_impl> {
     while (!held.empty()) {
       auto& m = held.front();
       int mid = 0;
-      int rc = mosquitto_publish(mosq, &mid, m.topic.c_str(), static_cast<int>(m.payload.size()),
-                                 m.payload.data(), m.qos, m.retain);
+      int rc = publish_raw(&mid, m.topic.c_str(), m.payload, m.qos, m.retain, m.properties);
       if (!accepted_by_queue(rc)) {
         report("publish of held message to '" + m.topic + "' failed", rc);
         ++counters.publish_errors;
@@ -472,7 +471,39 @@ struct mosquitto_impl : std::enable_shared_from_this<mosquitto_impl> {
     }
   }
 
-  bool publish(std::string_view topic, std::string_view payload, int qos, bool retain) {
+  /// mosquitto_publish, or mosquitto_publish_v5 with the user properties of `encoded` (the
+  /// MQTT 5 wire form mqtt::append_user_property writes: id 0x26, then two length-prefixed
+  /// strings, repeated).
+  int publish_raw(int* mid, const char* topic, std::string_view payload, int qos, bool retain,
+                  std::string_view encoded) {
+    if (encoded.empty())
+      return mosquitto_publish(mosq, mid, topic, static_cast<int>(payload.size()), payload.data(),
+                               qos, retain);
+    mosquitto_property* props = nullptr;
+    std::string name, value;
+    const auto take = [&](std::string& out) {
+      if (encoded.size() < 2) return false;
+      const std::size_t n = (static_cast<unsigned char>(encoded[0]) << 8) |
+                            static_cast<unsigned char>(encoded[1]);
+      if (encoded.size() < 2 + n) return false;
+      out.assign(encoded.substr(2, n));
+      encoded.remove_prefix(2 + n);
+      return true;
+    };
+    while (!encoded.empty() && encoded[0] == MQTT_PROP_USER_PROPERTY) {
+      encoded.remove_prefix(1);
+      if (!take(name) || !take(value)) break;
+      mosquitto_property_add_string_pair(&props, MQTT_PROP_USER_PROPERTY, name.c_str(),
+                                         value.c_str());
+    }
+    const int rc = mosquitto_publish_v5(mosq, mid, topic, static_cast<int>(payload.size()),
+                                        payload.data(), qos, retain, props);
+    mosquitto_property_free_all(&props);
+    return rc;
+  }
+
+  bool publish(std::string_view topic, std::string_view payload, int qos, bool retain,
+               std::string_view properties = {}) {
     if (stopped || !fatal.empty()) {
       ++counters.publish_errors;
       return false;
@@ -500,7 +531,8 @@ struct mosquitto_impl : std::enable_shared_from_this<mosquitto_impl> {
       if (qos == 0) {
         ++counters.dropped;
       } else {
-        held.push_back({std::string(topic), std::string(payload), qos, retain});
+        held.push_back(
+            {std::string(topic), std::string(payload), qos, retain, std::string(properties)});
         ++in_flight;
         if (in_flight >= options.max_inflight) window_was_full = true;
       }
@@ -510,8 +542,7 @@ struct mosquitto_impl : std::enable_shared_from_this<mosquitto_impl> {
     publishing = true;
     publishing_mid = -1;
     written_during_publish = false;
-    int rc = mosquitto_publish(mosq, &publishing_mid, topic_buffer.c_str(),
-                               static_cast<int>(payload.size()), payload.data(), qos, retain);
+    int rc = publish_raw(&publishing_mid, topic_buffer.c_str(), payload, qos, retain, properties);
     publishing = false;
     if (qos == 0) {
       if (rc != MOSQ_ERR_SUCCESS) {
@@ -622,6 +653,7 @@ struct mosquitto_impl : std::enable_shared_from_this<mosquitto_impl> {
     std::string payload;
     int qos;
     bool retain;
+    std::string properties;  ///< encoded v5 user properties (--stamp-send-time), or empty
   };
 
   asio::io_context& io;
@@ -687,6 +719,12 @@ class mosquitto_client final : public publish_client {
   bool publish(std::string_view topic, std::string_view payload, int qos, bool retain) override {
     return impl_->publish(topic, payload, qos, retain);
   }
+  bool publish_with_properties(std::string_view topic, std::string_view payload, int qos,
+                               bool retain, std::string_view properties) override {
+    return impl_->publish(topic, payload, qos, retain, properties);
+  }
+  // MQTT 5 only: mqtt_sink refuses stamping over 3.1.1 before any client exists.
+  bool supports_properties() const noexcept override { return true; }
   bool ready() const noexcept override {
     return !impl_->stopped && impl_->fatal.empty() &&
            impl_->in_flight < impl_->options.max_inflight;

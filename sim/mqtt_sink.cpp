@@ -43,10 +43,6 @@ mqtt_sink::mqtt_sink(boost::asio::io_context& io, const scenarios::mqtt_settings
   if (stamp_ && settings.protocol_version != 5)
     throw std::invalid_argument(
         "--stamp-send-time needs MQTT 5 (user properties); this run uses MQTT 3.1.1");
-  if (stamp_ && settings.client != scenarios::mqtt_client_kind::native)
-    throw std::invalid_argument(
-        "--stamp-send-time needs the native MQTT client (mqtt.client: native); the "
-        "libmosquitto client does not carry user properties here");
   layout_ = plan_sessions(machines.size(),
                           static_cast<std::size_t>(std::max(0, settings.sessions_per_machine_limit)),
                           static_cast<std::size_t>(std::max(1, settings.shared_sessions)));

@@ -36,7 +36,7 @@ class mqtt_sink final : public message_sink {
  public:
   /// `start_time` stamps the last-will payloads (they are fixed when a session connects).
   /// Throws std::invalid_argument when settings.stamp_send_time cannot be honoured (MQTT
-  /// 3.1.1 has no user properties; libmosquitto's client is not wired for them).
+  /// 3.1.1 has no user properties).
   mqtt_sink(boost::asio::io_context& io, const scenarios::mqtt_settings& settings,
             const std::vector<sink_machine>& machines, machines::sim_time start_time);
   ~mqtt_sink() override;

@@ -25,8 +25,8 @@ class publish_client {
   virtual bool publish(std::string_view topic, std::string_view payload, int qos,
                        bool retain) = 0;
   /// As publish, with an encoded MQTT 5 property list (mqtt/codec.hpp: append_user_property).
-  /// Only the native client carries it; the default refuses (counted as a publish error by
-  /// the caller), and mqtt_sink refuses stamping up front for clients without it.
+  /// Both clients carry it (libmosquitto through its v5 property API); the default refuses
+  /// (counted as a publish error by the caller).
   virtual bool publish_with_properties(std::string_view topic, std::string_view payload,
                                        int qos, bool retain, std::string_view properties) {
     (void)topic, (void)payload, (void)qos, (void)retain, (void)properties;

@@ -13,7 +13,9 @@ namespace {
 
 using H = latency_histogram;
 
-double relative_error(double got, double want) { return std::abs(got - want) / want; }
+double relative_error(double got, double want) {
+  return std::abs(got - want) / want;
+}
 
 TEST(latency_histogram, buckets_tile_the_range_without_gaps_and_stay_within_one_percent) {
   EXPECT_EQ(H::bucket_lower_us(0), 0);
@@ -62,8 +64,7 @@ TEST(latency_histogram, exponential_percentiles_match_the_closed_form) {
   H h;
   const int n = 200'000;
   const double mean_us = 20'000;
-  for (int i = 0; i < n; ++i)
-    h.record(std::llround(-mean_us * std::log(1.0 - (i + 0.5) / n)));
+  for (int i = 0; i < n; ++i) h.record(std::llround(-mean_us * std::log(1.0 - (i + 0.5) / n)));
   for (const double q : {0.5, 0.9, 0.99, 0.999}) {
     const double want = -mean_us * std::log(1.0 - q);
     EXPECT_LT(relative_error(static_cast<double>(h.percentile_us(q)), want), 0.01) << q;
@@ -75,8 +76,7 @@ TEST(latency_histogram, a_long_tail_up_to_an_hour_keeps_its_relative_precision) 
   // Log-uniform from 1 ms to 1 h: the q-quantile is 1 ms * 3600000^q.
   H h;
   const int n = 100'000;
-  for (int i = 0; i < n; ++i)
-    h.record(std::llround(1000.0 * std::pow(3.6e6, (i + 0.5) / n)));
+  for (int i = 0; i < n; ++i) h.record(std::llround(1000.0 * std::pow(3.6e6, (i + 0.5) / n)));
   for (const double q : {0.1, 0.5, 0.9, 0.99, 0.999}) {
     const double want = 1000.0 * std::pow(3.6e6, q);
     EXPECT_LT(relative_error(static_cast<double>(h.percentile_us(q)), want), 0.01) << q;

@@ -21,7 +21,7 @@ ingest_snapshot measured_snapshot() {
   s.queued = 7;
   s.stamped = 1000;
   for (int i = 1; i <= 1000; ++i) {
-    s.publish_to_received.record(i * 1000);       // 1 .. 1000 ms
+    s.publish_to_received.record(i * 1000);  // 1 .. 1000 ms
     s.publish_to_committed.record(i * 1000 + 5000);
     s.send_delay.record(i);
   }
@@ -74,9 +74,9 @@ TEST(metrics_view, prometheus_text_has_the_contract_names_and_cumulative_buckets
   EXPECT_EQ(m.at("factorysim_ingest_rejected_messages_total"), 3);
   EXPECT_EQ(m.at("factorysim_ingest_queue_messages"), 7);
   EXPECT_NE(text.find("# TYPE factorysim_ingest_queue_messages gauge"), std::string::npos);
-  for (const std::string h : {"factorysim_ingest_publish_to_received_seconds",
-                              "factorysim_ingest_publish_to_committed_seconds",
-                              "factorysim_ingest_send_delay_seconds"}) {
+  for (const std::string h :
+       {"factorysim_ingest_publish_to_received_seconds",
+        "factorysim_ingest_publish_to_committed_seconds", "factorysim_ingest_send_delay_seconds"}) {
     EXPECT_NE(text.find("# TYPE " + h + " histogram"), std::string::npos) << h;
     EXPECT_EQ(m.at(h + "_count"), 1000) << h;
     EXPECT_EQ(m.at(h + "_bucket{le=\"+Inf\"}"), 1000) << h;
@@ -159,7 +159,8 @@ TEST(metrics_http, get_metrics_renders_and_everything_else_is_a_json_4xx) {
   EXPECT_EQ(r.status, 405);
   EXPECT_EQ(r.allow, "GET, HEAD");
   EXPECT_TRUE(nlohmann::json::parse(r.body).contains("reason"));
-  for (const char* bad : {"", "GET\r\n\r\n", "GET /metrics\r\n\r\n", "GET /metrics FTP/1\r\n\r\n"}) {
+  for (const char* bad :
+       {"", "GET\r\n\r\n", "GET /metrics\r\n\r\n", "GET /metrics FTP/1\r\n\r\n"}) {
     r = handle_metrics_request(bad, render);
     EXPECT_EQ(r.status, 400) << bad;
     EXPECT_EQ(r.content_type, "application/json");

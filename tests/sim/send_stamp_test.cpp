@@ -83,7 +83,8 @@ TEST(send_stamp, accelerated_steps_are_stamped_on_the_pacer_timeline_even_when_l
   const auto stamps = energy_stamps(sink.messages());
   ASSERT_GE(stamps.size(), 20u);
   // 1 s simulated at x10 is 100 ms of wall time, exactly, however late the step ran.
-  for (std::size_t k = 1; k < stamps.size(); ++k) ASSERT_EQ(stamps[k] - stamps[k - 1], 100'000) << k;
+  for (std::size_t k = 1; k < stamps.size(); ++k)
+    ASSERT_EQ(stamps[k] - stamps[k - 1], 100'000) << k;
   // The timeline starts at the run's start on the real clock.
   EXPECT_GE(stamps.front(), before_us);
   EXPECT_LE(stamps.front(), after_us + 100'000);
