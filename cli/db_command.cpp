@@ -32,6 +32,7 @@ struct db_args {
   bool no_retention = false;
   double every_s = 0;
   std::optional<std::size_t> replicas;  ///< as `run --replicas` (issue 13)
+  std::string profile = "enms";         ///< data layers (issue 11): enms, enms,mantis
 };
 
 std::atomic<bool> stop_requested{false};
@@ -102,6 +103,7 @@ int run_init(const db_args& a) {
     if (a.sql_dir) o.sql_dir = *a.sql_dir;
     o.migrate = migrate_options_of(a);
     o.partitions_ahead = std::chrono::days{a.ahead_days};
+    o.layers = schema::parse_profiles(a.profile);
     std::cerr << "db: migrations from " << schema::find_sql_dir(o.sql_dir).string() << '\n';
     schema::db_init_report r;
     if (a.replicas) {
@@ -119,6 +121,12 @@ int run_init(const db_args& a) {
            schema::partition_ranges(s, std::chrono::system_clock::now(), o.partitions_ahead))
         r.partitions_created += schema::ensure_partitions(c, from, to);
       r.seed = schema::upsert_scenario(c, s);
+      if (o.layers.mantis) {
+        r.mantis = schema::apply_mantis_migrations(c, schema::find_sql_dir(o.sql_dir), o.migrate);
+        r.mantis_rows = schema::seed_mantis(
+            c, schema::recorded_mantis_schema(c),
+            schema::partition_ranges(s, std::chrono::system_clock::now(), o.partitions_ahead));
+      }
       // ---- end issue 13
     } else {
       r = schema::db_init(o);
@@ -131,15 +139,28 @@ int run_init(const db_args& a) {
               << r.seed.tariffs_deactivated << " deactivated), "
               << count_of(r.seed.carbon_factors, "carbon factor", "carbon factors")
               << " (unchanged rows are not counted)\n";
+    if (r.mantis) {
+      std::cerr << "db: mantis layer: applied "
+                << count_of(static_cast<long long>(r.mantis->applied.size()), "migration",
+                            "migrations")
+                << " (" << join(r.mantis->applied) << "); "
+                << count_of(r.mantis_rows, "asset or sensor", "assets or sensors") << " written\n";
+    }
     return 0;
   });
 }
 
 int run_migrate(const db_args& a) {
   return guarded("db migrate", [&] {
-    const auto files = schema::load_migrations(schema::find_sql_dir(a.sql_dir));
+    const auto layers = schema::parse_profiles(a.profile);
+    const auto dir = schema::find_sql_dir(a.sql_dir);
+    const auto files = schema::load_migrations(dir);
     pqxx::connection c{a.conninfo};
     print_migrations(schema::apply_migrations(c, files, migrate_options_of(a)));
+    if (layers.mantis) {
+      std::cerr << "db: mantis layer: ";
+      print_migrations(schema::apply_mantis_migrations(c, dir, migrate_options_of(a)));
+    }
     return 0;
   });
 }
@@ -161,7 +182,7 @@ int run_maintain(const db_args& a) {
                 << " created, " << count_of(r.rollup_buckets, "rollup bucket", "rollup buckets")
                 << " written, "
                 << count_of(r.dropped, "old partition or chunk", "old partitions or chunks")
-                << " dropped\n";
+                << " dropped" << (r.mantis ? " (EnMS and MANTIS layers)" : "") << '\n';
       if (a.every_s <= 0) return 0;
       // Sleep in small steps so that SIGTERM ends the loop promptly.
       const auto until = std::chrono::steady_clock::now() +
@@ -213,6 +234,10 @@ void add_db_command(CLI::App& app, int& exit_code) {
   init->add_option("--partitions-ahead", args->ahead_days,
                    "days of partitions to create ahead of now (plain PostgreSQL)")
       ->check(CLI::Range(0, 366));
+  init->add_option("--profile", args->profile,
+                   "data layers: enms (default) or enms,mantis (the MANTIS predictive-maintenance "
+                   "schema, docs/mantis.md)")
+      ->capture_default_str();
   init->callback([args, &exit_code] { exit_code = run_init(*args); });
 
   CLI::App* migrate = db->add_subcommand("migrate", "Apply the migrations only");
@@ -223,6 +248,8 @@ void add_db_command(CLI::App& app, int& exit_code) {
       ->check(CLI::IsMember({"timescaledb", "postgresql"}));
   migrate->add_flag("--no-timeseries-fk", args->no_timeseries_fk,
                     "first run only: time-series tables without foreign keys to machines");
+  migrate->add_option("--profile", args->profile, "data layers: enms (default) or enms,mantis")
+      ->capture_default_str();
   migrate->callback([args, &exit_code] { exit_code = run_migrate(*args); });
 
   CLI::App* maintain = db->add_subcommand("maintain",

@@ -7,6 +7,7 @@
 
 #include "cli/commands.hpp"
 #include "ingest/ingestor.hpp"
+#include "ingest/metrics_server.hpp"
 
 namespace factorysim::cli {
 
@@ -144,6 +145,15 @@ void add_ingest_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--exit-when-idle-s", o.exit_when_idle_s,
                   "stop after this many seconds without a message (tests)")
       ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--metrics", o.metrics_listen,
+                  "serve Prometheus text at http://ADDR:PORT/metrics: received, committed, "
+                  "lost, duplicate, reordered counters and latency histograms (docs/ingest.md)")
+      ->check([](const std::string& v) {
+        return ingest::parse_listen_address(v) ? std::string() : "expected ADDR:PORT, got " + v;
+      });
+  cmd->add_option("--summary-json", o.summary_json,
+                  "write the measurement summary (counts, latency percentiles, histograms, "
+                  "per-stream seq accounting) to FILE at exit (docs/ingest.md)");
   cmd->add_option("--write-mode", args->write_mode,
                   "optimistic: COPY into the tables, a batch with a redelivered message is "
                   "redone through staging tables that drop it; staged: always through staging "

@@ -51,6 +51,9 @@ void add_loadgen_command(CLI::App& app, int& exit_code) {
   cmd->add_flag("--dedupe", args->dedupe,
                 "write as ingest does: COPY into a staging table, then INSERT ... ON CONFLICT "
                 "DO NOTHING");
+  cmd->add_flag("--narrow", o.narrow,
+                "write MANTIS narrow rows (sensor_data_raw, 7 per reading; db init --profile "
+                "enms,mantis) instead of energy_readings");
   cmd->add_option("--json", args->json_out, "write the summary as JSON to this file");
   cmd->callback([args, rows, duration, &exit_code] {
     auto& opts = args->o;

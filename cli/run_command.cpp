@@ -43,6 +43,7 @@ struct run_args {
   std::optional<std::string> to;
   std::optional<std::string> output;
   bool no_progress = false;
+  bool stamp_send_time = false;  ///< in-band timing (docs/topics.md#in-band-timing)
   double shutdown_timeout_s = 10;
   std::optional<std::string> control;  ///< --control ADDR:PORT | off (docs/control-api.md)
   std::string control_token;
@@ -140,7 +141,8 @@ int run(const run_args& a_in) {
     s.mode = *m;
   }
   if (a.speed) {
-    if (!(*a.speed > 0)) return bad_usage("--speed must be > 0");
+    if (!(*a.speed > 0) || !(*a.speed <= sim::max_speed))
+      return bad_usage("--speed must be within (0, 1000000]");
     // Issue 13: a speed in another mode was silently ignored.
     if (s.mode != scenarios::time_mode::accelerated)
       return bad_usage("--speed applies to accelerated mode only, but the mode is " +
@@ -162,6 +164,9 @@ int run(const run_args& a_in) {
   }
   if (const std::string knob_error = apply_run_knobs(s, a.knobs); !knob_error.empty())
     return bad_usage(knob_error);
+  if (a.stamp_send_time) s.mqtt.stamp_send_time = true;
+  if (s.mqtt.stamp_send_time && a.output)
+    return bad_usage("--stamp-send-time stamps MQTT messages; it does nothing with --output");
   const auto now = std::chrono::time_point_cast<std::chrono::milliseconds>(
       std::chrono::system_clock::now());
   const time_range_check range = effective_range(s, a, now, file_from, file_to);
@@ -185,6 +190,8 @@ int run(const run_args& a_in) {
       for (const auto& m : s.machines) machines.push_back({m.id, m.topic});
       sink = std::make_unique<sim::mqtt_sink>(io, s.mqtt, machines, now);
     }
+  } catch (const std::invalid_argument& e) {
+    return bad_usage(e.what());  // options that cannot go together (--stamp-send-time)
   } catch (const std::exception& e) {
     std::cerr << "factorysim run: " << e.what() << '\n';
     return 1;
@@ -363,6 +370,9 @@ void add_run_command(CLI::App& app, int& exit_code) {
                   "Write the messages to FILE ('-' = stdout) instead of MQTT, in --format "
                   "(default: `topic<TAB>payload` lines)");
   cmd->add_flag("--no-progress", args->no_progress, "No backfill progress line on stderr");
+  cmd->add_flag("--stamp-send-time", args->stamp_send_time,
+                "Add the MQTT 5 user properties fs-sched-us and fs-sent-us (scheduled and actual "
+                "send time, us since the epoch) to every PUBLISH (sets mqtt.stamp_send_time)");
   cmd->add_option("--shutdown-timeout", args->shutdown_timeout_s,
                   "Seconds the final flush may take (default 10)");
   cmd->add_option("--control", args->control,

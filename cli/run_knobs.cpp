@@ -9,6 +9,11 @@ void add_run_knob_options(CLI::App* cmd, run_knobs& k) {
                   "Every machine entry becomes N replicas, as if it had `replicas: N` "
                   "(1..100000; ids, names and topics as docs/scenarios.md#replication)")
       ->group("Load knobs (override the scenario)");
+  cmd->add_option("--max-machines", k.max_machines,
+                  "Refuse a scenario of more machines than this, replicas included (default "
+                  "100000; the file is checked before anything is expanded)")
+      ->check(CLI::PositiveNumber)
+      ->group("Load knobs (override the scenario)");
   cmd->add_option("--interval", k.interval,
                   "Every machine reports at this interval (a duration: 1s, 250ms, 10s; "
                   "100ms..24h)")
@@ -36,6 +41,7 @@ void add_run_knob_options(CLI::App* cmd, run_knobs& k) {
 scenarios::load_options load_options_of(const run_knobs& k) {
   scenarios::load_options o;
   o.replicas = k.replicas;
+  o.max_machines = k.max_machines;
   return o;
 }
 

@@ -15,6 +15,7 @@ namespace factorysim::cli {
 
 struct run_knobs {
   std::optional<std::size_t> replicas;
+  std::size_t max_machines = scenarios::default_max_machines;
   std::optional<std::string> interval;
   std::optional<int> qos;
   std::optional<int> sessions;
@@ -23,7 +24,8 @@ struct run_knobs {
   std::optional<std::string> summary_json;
 };
 
-/// Registers --replicas --interval --qos --sessions --window --format --summary-json.
+/// Registers --replicas --max-machines --interval --qos --sessions --window --format
+/// --summary-json.
 void add_run_knob_options(CLI::App* cmd, run_knobs& k);
 
 /// What load_scenario must know before it expands replicas.

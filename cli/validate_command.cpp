@@ -23,11 +23,16 @@ void add_validate_command(CLI::App& app, int& exit_code) {
       "validate", "Check scenario files; print every problem as FILE:LINE:COL: key.path: message");
   auto files = std::make_shared<std::vector<std::string>>();
   cmd->add_option("files", *files, "Scenario YAML files")->required();
-  cmd->callback([files, &exit_code] {
+  auto options = std::make_shared<scenarios::load_options>();
+  cmd->add_option("--max-machines", options->max_machines,
+                  "Refuse a scenario of more machines than this, replicas included (default "
+                  "100000; docs/scenarios.md#replication)")
+      ->check(CLI::PositiveNumber);
+  cmd->callback([files, options, &exit_code] {
     for (const auto& name : *files) {
       const std::string file = resolve_scenario(name);  // a bare name: a shipped scenario
       try {
-        const scenarios::scenario s = scenarios::load_scenario(file);
+        const scenarios::scenario s = scenarios::load_scenario(file, *options);
         std::cout << file << ": ok: " << count(s.factories.size(), "factory", "factories") << ", "
                   << count(s.machines.size(), "machine", "machines") << ", "
                   << count(s.faults.size(), "scheduled fault", "scheduled faults") << ", "

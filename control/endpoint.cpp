@@ -34,15 +34,6 @@ std::optional<control_address> parse_control_listen(std::string_view text) {
   return out;
 }
 
-bool is_loopback_address(std::string_view host) noexcept {
-  boost::system::error_code ec;
-  const auto a = boost::asio::ip::make_address(std::string(host), ec);
-  if (ec) return false;
-  if (a.is_v6() && a.to_v6().is_v4_mapped())
-    return boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, a.to_v6()).is_loopback();
-  return a.is_loopback();
-}
-
 control_endpoint::control_endpoint(boost::asio::io_context& io, sim::engine& e,
                                    control_server_options server_options,
                                    control_router_options router_options)
@@ -68,6 +59,11 @@ std::unique_ptr<control_endpoint> attach_control(boost::asio::io_context& io, si
   so.port = address->port;
   control_router_options ro;
   ro.token = settings.token;
+  ro.hosts.extra_hosts.push_back(address->host);
+  {
+    boost::system::error_code ec;
+    ro.hosts.any_ip_literal = boost::asio::ip::make_address(address->host, ec).is_unspecified();
+  }
   auto endpoint = std::make_unique<control_endpoint>(io, e, so, ro);
   try {
     endpoint->start();

@@ -12,6 +12,7 @@
 #include <string>
 #include <string_view>
 
+#include "control/request_guard.hpp"  // is_loopback_address
 #include "control/router.hpp"
 #include "control/server.hpp"
 #include "sim/engine.hpp"
@@ -36,8 +37,6 @@ struct control_address {
 /// Parses --control: nullopt for "off"; throws std::invalid_argument with a message a person
 /// can act on ("--control: expected ADDR:PORT or off, got ...").
 std::optional<control_address> parse_control_listen(std::string_view text);
-/// True for 127.0.0.0/8 and ::1 (and ::ffff:127.x.y.z).
-bool is_loopback_address(std::string_view host) noexcept;
 
 /// Refusal to start the endpoint; exit_code 2 = bad usage, 1 = runtime failure.
 class control_start_error : public std::runtime_error {

@@ -52,8 +52,16 @@ std::string_view error_name(unsigned status) noexcept {
       return "method_not_allowed";
     case 408:
       return "request_timeout";
+    case 403:
+      return "forbidden";
     case 409:
       return "conflict";
+    case 415:
+      return "unsupported_media_type";
+    case 421:
+      return "misdirected_request";
+    case 429:
+      return "too_many_requests";
     case 413:
       return "payload_too_large";
     case 431:
@@ -89,7 +97,42 @@ int hex_value(char c) noexcept {
   return -1;
 }
 
-/// Percent-decodes one path segment or query component; plus_is_space for queries.
+/// True when `s` is well-formed UTF-8 (no overlongs, surrogates or code points past U+10FFFF).
+bool is_utf8(std::string_view s) noexcept {
+  std::size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    std::size_t n = 0;
+    unsigned lo = 0x80, hi = 0xBF;  // the range of the first continuation byte
+    if (c < 0x80) {
+      ++i;
+      continue;
+    } else if (c >= 0xC2 && c <= 0xDF) {
+      n = 1;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      n = 2;
+      if (c == 0xE0) lo = 0xA0;
+      if (c == 0xED) hi = 0x9F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      n = 3;
+      if (c == 0xF0) lo = 0x90;
+      if (c == 0xF4) hi = 0x8F;
+    } else {
+      return false;
+    }
+    for (std::size_t k = 1; k <= n; ++k) {
+      if (i + k >= s.size()) return false;
+      const auto b = static_cast<unsigned char>(s[i + k]);
+      if (k == 1 ? (b < lo || b > hi) : (b < 0x80 || b > 0xBF)) return false;
+    }
+    i += n + 1;
+  }
+  return true;
+}
+
+/// Percent-decodes one path segment or query component; plus_is_space for queries. The result
+/// must be UTF-8: ids and names are echoed in JSON, which cannot carry other bytes (issue 12:
+/// `GET /%FF` was a 500).
 std::string percent_decode(std::string_view s, bool plus_is_space) {
   std::string out;
   out.reserve(s.size());
@@ -108,6 +151,7 @@ std::string percent_decode(std::string_view s, bool plus_is_space) {
       out.push_back(c);
     }
   }
+  if (!is_utf8(out)) throw http_error(400, "the request target is not UTF-8 once percent-decoded");
   return out;
 }
 
@@ -272,8 +316,19 @@ milliseconds positive_seconds(double s, const char* key) {
 // ---------------------------------------------------------------------------------------
 // Views
 
-void add_if_present(json& obj, const char* key, double v) {
-  if (!std::isnan(v)) obj[key] = v;
+/// A reading's number as the wire payload writes it (the decimals of sim/payload.cpp), so that
+/// GET /machines/{id} and a subscriber see the same value, not 41.19999694824219 (issue 12).
+json wire_number(double v, int decimals) {
+  if (!std::isfinite(v)) return nullptr;
+  std::string text;
+  sim::append_fixed(text, v, decimals);
+  double out = v;
+  std::from_chars(text.data(), text.data() + text.size(), out);
+  return out;
+}
+
+void add_if_present(json& obj, const char* key, double v, int decimals) {
+  if (!std::isnan(v)) obj[key] = wire_number(v, decimals);
 }
 
 json reading_json(const machines::reading& r) {
@@ -281,36 +336,36 @@ json reading_json(const machines::reading& r) {
   out["time"] = time_text(r.time);
   out["is_running"] = r.is_running;
   const auto& en = r.energy;
-  out["energy"] = {{"power_kw", en.power_kw},
-                   {"energy_kwh", en.energy_kwh},
-                   {"energy_total_kwh", en.energy_total_kwh},
-                   {"voltage_v", en.voltage_v},
-                   {"current_a", en.current_a},
-                   {"power_factor", en.power_factor},
-                   {"frequency_hz", en.frequency_hz}};
+  out["energy"] = {{"power_kw", wire_number(en.power_kw, 3)},
+                   {"energy_kwh", wire_number(en.energy_kwh, 6)},
+                   {"energy_total_kwh", wire_number(en.energy_total_kwh, 3)},
+                   {"voltage_v", wire_number(en.voltage_v, 1)},
+                   {"current_a", wire_number(en.current_a, 2)},
+                   {"power_factor", wire_number(en.power_factor, 3)},
+                   {"frequency_hz", wire_number(en.frequency_hz, 3)}};
   const auto& p = r.production;
   out["production"] = {{"production_count", p.production_count},
                        {"production_count_good", p.production_count_good},
                        {"production_count_bad", p.production_count_bad},
-                       {"throughput_units_per_hour", p.throughput_units_per_hour},
+                       {"throughput_units_per_hour", wire_number(p.throughput_units_per_hour, 1)},
                        {"operating_mode", machines::to_string(p.mode)},
-                       {"speed_percent", p.speed_percent}};
+                       {"speed_percent", wire_number(p.speed_percent, 1)}};
   const auto& v = r.environmental;
   json env = json::object();
-  add_if_present(env, "outdoor_temp_c", v.outdoor_temp_c);
-  add_if_present(env, "indoor_temp_c", v.indoor_temp_c);
-  add_if_present(env, "machine_temp_c", v.machine_temp_c);
-  add_if_present(env, "outdoor_humidity_percent", v.outdoor_humidity_percent);
-  add_if_present(env, "indoor_humidity_percent", v.indoor_humidity_percent);
-  add_if_present(env, "pressure_bar", v.pressure_bar);
-  add_if_present(env, "pressure_setpoint_bar", v.pressure_setpoint_bar);
-  add_if_present(env, "flow_rate_m3h", v.flow_rate_m3h);
-  add_if_present(env, "supply_air_temp_c", v.supply_air_temp_c);
-  add_if_present(env, "return_air_temp_c", v.return_air_temp_c);
-  add_if_present(env, "chilled_water_supply_temp_c", v.chilled_water_supply_temp_c);
-  add_if_present(env, "chilled_water_return_temp_c", v.chilled_water_return_temp_c);
-  add_if_present(env, "cop", v.cop);
-  add_if_present(env, "vibration_mm_s", v.vibration_mm_s);
+  add_if_present(env, "outdoor_temp_c", v.outdoor_temp_c, 2);
+  add_if_present(env, "indoor_temp_c", v.indoor_temp_c, 2);
+  add_if_present(env, "machine_temp_c", v.machine_temp_c, 2);
+  add_if_present(env, "outdoor_humidity_percent", v.outdoor_humidity_percent, 1);
+  add_if_present(env, "indoor_humidity_percent", v.indoor_humidity_percent, 1);
+  add_if_present(env, "pressure_bar", v.pressure_bar, 2);
+  add_if_present(env, "pressure_setpoint_bar", v.pressure_setpoint_bar, 2);
+  add_if_present(env, "flow_rate_m3h", v.flow_rate_m3h, 2);
+  add_if_present(env, "supply_air_temp_c", v.supply_air_temp_c, 2);
+  add_if_present(env, "return_air_temp_c", v.return_air_temp_c, 2);
+  add_if_present(env, "chilled_water_supply_temp_c", v.chilled_water_supply_temp_c, 2);
+  add_if_present(env, "chilled_water_return_temp_c", v.chilled_water_return_temp_c, 2);
+  add_if_present(env, "cop", v.cop, 3);
+  add_if_present(env, "vibration_mm_s", v.vibration_mm_s, 2);
   out["environmental"] = std::move(env);
   json dropped = json::array();
   if (r.energy_dropped) dropped.push_back("energy");
@@ -381,7 +436,7 @@ json machine_json(const machine_status& m, run_state run, bool full) {
                    {"production_count", m.production_total},
                    {"production_count_good", m.production_good_total},
                    {"production_count_bad", m.production_bad_total},
-                   {"energy_total_kwh", m.energy_total_kwh}};
+                   {"energy_total_kwh", wire_number(m.energy_total_kwh, 3)}};
   json faults = json::array();
   for (const auto& f : m.active_faults) faults.push_back(fault_json(f, cfg.type, "active"));
   out["active_faults"] = std::move(faults);
@@ -394,7 +449,9 @@ json machine_json(const machine_status& m, run_state run, bool full) {
 control_response json_response(unsigned status, const json& body) {
   control_response r;
   r.status = status;
-  r.body = body.dump();
+  // Every text in a body passed is_utf8 or came from us; replace rather than throw regardless,
+  // so that no byte a client sent can turn an answer into a 500.
+  r.body = body.dump(-1, ' ', false, json::error_handler_t::replace);
   r.body.push_back('\n');
   return r;
 }
@@ -535,7 +592,10 @@ control_response put_speed(call& c) {
   if (c.e.scenario().mode != scenarios::time_mode::accelerated)
     throw http_error(409, "speed applies to accelerated mode only; this run is " +
                               std::string(scenarios::to_string(c.e.scenario().mode)));
-  if (!(speed > 0)) throw http_error(400, "\"speed\" must be > 0");
+  if (!(speed > 0) || speed > sim::max_speed)
+    throw http_error(400, "\"speed\" must be within (0, " +
+                              std::to_string(static_cast<long>(sim::max_speed)) + "], got " +
+                              body["speed"].dump());
   c.e.set_speed(speed);
   return json_response(200, {{"speed", c.e.status().speed}});
 }
@@ -565,8 +625,10 @@ control_response get_machines(call& c) {
     if (key == "factory_id") {
       factory = value;
     } else if (key == "type") {
-      type = machines::parse_machine_type(value);
-      if (!type) throw http_error(400, "unknown machine type " + value);
+      type = scenarios::parse_machine_type_name(value);
+      if (!type)
+        throw http_error(400, "unknown machine type \"" + value + "\" (one of " +
+                                  std::string(scenarios::machine_type_spellings) + ")");
     } else {
       throw http_error(400, "unknown query parameter " + key + " (expected factory_id, type)");
     }
@@ -819,6 +881,16 @@ control_response control_router::handle(const control_request& request) {
 
 control_response control_router::dispatch(const control_request& request) {
   try {
+    // Before anything else, even a 404: a rebinding page must not learn which paths exist.
+    if (request.host.empty()) throw http_error(400, "the Host header is required");
+    if (!host_allowed(request.host, options_.hosts))
+      throw http_error(421, "Host \"" + request.host +
+                                "\" does not name this endpoint (use 127.0.0.1, [::1], localhost "
+                                "or the address it listens on)");
+    if (!origin_allowed(request.origin, request.host, options_.hosts))
+      throw http_error(403, "Origin \"" + request.origin +
+                                "\" is another site: the control API does not answer web pages "
+                                "of other origins");
     const parsed_target target = parse_target(request.target);
     std::vector<std::string> params;
     const route_entry* found = nullptr;
@@ -850,6 +922,11 @@ control_response control_router::dispatch(const control_request& request) {
       r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"factorysim\"");
       return r;
     }
+    if (is_mutating(request.method) && !is_json_content_type(request.content_type))
+      throw http_error(
+          415, request.content_type.empty()
+                   ? "a change needs Content-Type: application/json"
+                   : "a change needs Content-Type: application/json, got " + request.content_type);
     if (request.body.size() > options_.body_limit)
       throw http_error(413, "the body has " + std::to_string(request.body.size()) +
                                 " bytes; the limit is " + std::to_string(options_.body_limit));

@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "control/request_guard.hpp"
 #include "sim/engine.hpp"
 
 namespace factorysim::control {
@@ -25,6 +26,9 @@ struct control_request {
   std::string target;         ///< origin-form: path and optional query, e.g. /machines?factory_id=x
   std::string authorization;  ///< the Authorization header; empty when absent
   std::string body;
+  std::string host;          ///< the Host header; empty when absent (400)
+  std::string content_type;  ///< the Content-Type header; changes need application/json (415)
+  std::string origin;        ///< the Origin header; empty when absent
 };
 
 /// One HTTP response; body is JSON unless content_type says otherwise (GET /metrics).
@@ -50,6 +54,8 @@ struct control_router_options {
   std::size_t body_limit = 64 * 1024;
   /// What POST /shutdown does; empty = engine::request_stop().
   std::function<void()> shutdown;
+  /// Which Host (and Origin) values name this endpoint, besides loopback ones (421, 403).
+  host_rules hosts;
 };
 
 /// Counters of the endpoint itself, for GET /status and GET /metrics.
@@ -57,7 +63,7 @@ struct control_stats {
   std::map<unsigned, std::uint64_t> responses;  ///< by HTTP status code
   std::size_t open_connections = 0;
   std::uint64_t connections_total = 0;
-  std::uint64_t connections_refused = 0;  ///< over the connection cap (503)
+  std::uint64_t connections_refused = 0;  ///< over a connection cap (503, 429)
   std::uint64_t timeouts = 0;             ///< clients closed for being idle or slow
 };
 

@@ -5,6 +5,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/system/system_error.hpp>
+#include <map>
 #include <optional>
 #include <unordered_set>
 #include <vector>
@@ -18,6 +19,13 @@ using tcp = asio::ip::tcp;
 
 namespace {
 class connection;
+
+/// How a connection was let in.
+enum class admission {
+  normal,        ///< within both caps: keep-alive, any request
+  health_only,   ///< over the global cap: one request, answered only if GET /health
+  client_capped  ///< its address holds too many: 429 and closed
+};
 /// After a response that closes the connection: how long unread request bytes are drained, so
 /// that closing does not reset the connection before the client read the response.
 constexpr std::chrono::milliseconds linger_time{2000};
@@ -37,7 +45,9 @@ struct control_server::shared {
   tcp::acceptor acceptor;
   asio::steady_timer retry;  ///< accept failed (e.g. out of descriptors): try again later
   std::unordered_set<connection*> all;
-  std::size_t open = 0;  ///< connections within the cap
+  std::size_t open = 0;                                 ///< admission::normal connections
+  std::size_t overflow = 0;                             ///< the others, answered once
+  std::map<asio::ip::address, std::size_t> per_client;  ///< normal connections by address
   std::uint64_t connections_total = 0;
   std::uint64_t refused = 0;
   std::uint64_t timeouts = 0;
@@ -51,25 +61,39 @@ namespace {
 
 class connection : public std::enable_shared_from_this<connection> {
  public:
-  connection(tcp::socket socket, std::shared_ptr<control_server::shared> server, bool within_cap)
-      : server_(std::move(server)), stream_(std::move(socket)), within_cap_(within_cap) {
+  connection(tcp::socket socket, std::shared_ptr<control_server::shared> server, admission a,
+             asio::ip::address client)
+      : server_(std::move(server)),
+        stream_(std::move(socket)),
+        admission_(a),
+        client_(std::move(client)) {
     server_->all.insert(this);
-    if (within_cap_) ++server_->open;
+    if (admission_ == admission::normal) {
+      ++server_->open;
+      ++server_->per_client[client_];
+    } else {
+      ++server_->overflow;
+    }
   }
   ~connection() {
     server_->all.erase(this);
-    if (within_cap_) --server_->open;
+    if (admission_ == admission::normal) {
+      --server_->open;
+      const auto it = server_->per_client.find(client_);
+      if (it != server_->per_client.end() && --it->second == 0) server_->per_client.erase(it);
+    } else {
+      --server_->overflow;
+    }
   }
   connection(const connection&) = delete;
   connection& operator=(const connection&) = delete;
 
   void start() {
-    if (within_cap_) {
+    if (admission_ == admission::client_capped)
+      send_error(429, "too many open control connections from " + client_.to_string() + " (limit " +
+                          std::to_string(server_->options.max_connections_per_client) + ")");
+    else
       read();
-    } else {
-      send_error(503, "too many open control connections (limit " +
-                          std::to_string(server_->options.max_connections) + ")");
-    }
   }
 
   /// On stop: a response being written is finished first (a POST /shutdown gets its 202).
@@ -89,7 +113,8 @@ class connection : public std::enable_shared_from_this<connection> {
     parser_.emplace();
     parser_->body_limit(server_->options.body_limit);
     parser_->header_limit(static_cast<std::uint32_t>(server_->options.header_limit));
-    stream_.expires_after(server_->options.read_timeout);
+    stream_.expires_after(admission_ == admission::health_only ? server_->options.health_timeout
+                                                               : server_->options.header_timeout);
     // The head first: a client that sent "Expect: 100-continue" (curl does for bodies over
     // 1 KiB) waits for the interim answer before it sends the body.
     http::async_read_header(stream_, buffer_, *parser_,
@@ -98,6 +123,7 @@ class connection : public std::enable_shared_from_this<connection> {
 
   void on_header(beast::error_code ec, std::size_t) {
     if (read_failed(ec)) return;
+    if (admission_ == admission::normal) stream_.expires_after(server_->options.read_timeout);
     if (parser_->is_done()) {
       on_read(ec, 0);
       return;
@@ -162,10 +188,28 @@ class connection : public std::enable_shared_from_this<connection> {
     if (read_failed(ec)) return;
     busy_ = true;
     auto& req = parser_->get();
+    if (admission_ == admission::health_only) {
+      // Over the cap, liveness probes are still answered (then closed): a monitor must be
+      // able to tell a busy endpoint from a dead one.
+      const std::string_view target(req.target().data(), req.target().size());
+      const bool health =
+          req.method() == http::verb::get &&
+          (target == "/health" || target.starts_with("/health?") || target.starts_with("/health/"));
+      if (!health) {
+        send_error(503, "too many open control connections (limit " +
+                            std::to_string(server_->options.max_connections) +
+                            "); only GET /health is answered");
+        return;
+      }
+      req.keep_alive(false);
+    }
     control_request request;
     request.method = std::string(req.method_string());
     request.target = std::string(req.target());
     request.authorization = std::string(req[http::field::authorization]);
+    request.host = std::string(req[http::field::host]);
+    request.content_type = std::string(req[http::field::content_type]);
+    request.origin = std::string(req[http::field::origin]);
     request.body = std::move(req.body());
     const control_response out = server_->router->handle(request);
     send(out, req.keep_alive(), req.version());
@@ -233,7 +277,8 @@ class connection : public std::enable_shared_from_this<connection> {
   http::response<http::string_body> response_;
   http::response<http::empty_body> continue_;
   std::array<char, 4096> discard_{};
-  bool within_cap_;
+  admission admission_;
+  asio::ip::address client_;
   bool busy_ = false;  ///< between a complete request and the end of its response
 };
 
@@ -252,9 +297,31 @@ void control_server::shared::accept() {
       return;
     }
     ++self->connections_total;
-    const bool within_cap = self->open < self->options.max_connections;
-    if (!within_cap) ++self->refused;
-    std::make_shared<connection>(std::move(socket), self, within_cap)->start();
+    beast::error_code peer_ec;
+    const auto peer = socket.remote_endpoint(peer_ec);
+    if (peer_ec) {  // already gone
+      self->accept();
+      return;
+    }
+    const auto client = peer.address();
+    const auto it = self->per_client.find(client);
+    const std::size_t of_client = it == self->per_client.end() ? 0 : it->second;
+    admission a = admission::normal;
+    if (of_client >= self->options.max_connections_per_client)
+      a = admission::client_capped;
+    else if (self->open >= self->options.max_connections)
+      a = admission::health_only;
+    if (a != admission::normal) {
+      ++self->refused;
+      if (self->overflow >= self->options.health_reserve) {
+        // Every reserved slot is taken: refuse without spending anything on it.
+        beast::error_code ignored;
+        socket.close(ignored);
+        self->accept();
+        return;
+      }
+    }
+    std::make_shared<connection>(std::move(socket), self, a, client)->start();
     self->accept();
   });
 }

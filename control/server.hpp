@@ -18,10 +18,22 @@ namespace factorysim::control {
 struct control_server_options {
   std::string address = "127.0.0.1";
   unsigned short port = 8089;  ///< 0 = any free port (see local_endpoint())
-  /// Connections beyond this get 503 and are closed at once.
+  /// Open connections of all clients; beyond it a connection is answered once and closed:
+  /// `GET /health` normally, anything else 503.
   std::size_t max_connections = 256;
-  /// Time a client has to send one whole request, idle keep-alive time included.
+  /// Open connections of one client address; beyond it 429 and closed at once, so that one
+  /// client cannot take every slot (issue 12: 256 idle sockets locked everyone out).
+  std::size_t max_connections_per_client = 64;
+  /// Connections over max_connections that may still ask for `GET /health` (each has
+  /// health_timeout to send it); beyond these, a new connection is closed without an answer.
+  std::size_t health_reserve = 16;
+  /// Time to send the head of a request, idle keep-alive time included: an idle or
+  /// trickling client frees its slot after this.
+  std::chrono::milliseconds header_timeout{10000};
+  /// Time a client has to send one whole request (head and body).
   std::chrono::milliseconds read_timeout{15000};
+  /// Time an over-the-cap connection has to send its request.
+  std::chrono::milliseconds health_timeout{2000};
   /// Time a client has to take one whole response.
   std::chrono::milliseconds write_timeout{15000};
   std::size_t body_limit = 64 * 1024;   ///< larger bodies: 413

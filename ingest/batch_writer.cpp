@@ -1,6 +1,8 @@
 #include "ingest/batch_writer.hpp"
 
+#include <cmath>
 #include <cstring>
+#include <iterator>
 
 #include "ingest/json_scanner.hpp"
 
@@ -41,8 +43,28 @@ constexpr const char* create_events_stage =
     " health_before double precision, health_after double precision,"
     " duration_h double precision) ON COMMIT DELETE ROWS";
 
+// The newest energy reading of each machine in the batch (one row per machine).
+constexpr const char* create_latest_stage =
+    "CREATE TEMP TABLE IF NOT EXISTS ingest_stage_latest ("
+    " machine_id uuid NOT NULL, time timestamptz NOT NULL, power_kw double precision,"
+    " energy_total_kwh double precision) ON COMMIT DELETE ROWS";
+
+// machine_status follows the readings: a newer reading sets power, meter and last_seen; a
+// late redelivery of an older one changes nothing. A machine heard before its first
+// T/status gets a row with `time` (of the status message) NULL.
+constexpr const char* upsert_latest =
+    "INSERT INTO machine_status AS s (machine_id, time, current_power_kw, energy_total_kwh,"
+    " last_reading_at, last_seen, updated_at)"
+    " SELECT machine_id, NULL, power_kw, energy_total_kwh, time, now(), now()"
+    " FROM ingest_stage_latest"
+    " ON CONFLICT (machine_id) DO UPDATE SET"
+    " current_power_kw = coalesce(excluded.current_power_kw, s.current_power_kw),"
+    " energy_total_kwh = coalesce(excluded.energy_total_kwh, s.energy_total_kwh),"
+    " last_reading_at = excluded.last_reading_at, last_seen = excluded.last_seen"
+    " WHERE s.last_reading_at IS NULL OR s.last_reading_at < excluded.last_reading_at";
+
 // The newest status per machine wins; an older one (a late redelivery) never overwrites a
-// newer state.
+// newer state. Its power and meter count only when no newer reading set them.
 constexpr const char* upsert_status =
     "INSERT INTO machine_status AS s (machine_id, time, is_running, operating_mode,"
     " current_power_kw, energy_total_kwh, seq, last_seen, updated_at)"
@@ -51,10 +73,12 @@ constexpr const char* upsert_status =
     " FROM ingest_stage_status ORDER BY machine_id, time DESC, seq DESC NULLS LAST"
     " ON CONFLICT (machine_id) DO UPDATE SET time = excluded.time,"
     " is_running = excluded.is_running, operating_mode = excluded.operating_mode,"
-    " current_power_kw = coalesce(excluded.current_power_kw, s.current_power_kw),"
-    " energy_total_kwh = coalesce(excluded.energy_total_kwh, s.energy_total_kwh),"
+    " current_power_kw = CASE WHEN s.last_reading_at > excluded.time THEN s.current_power_kw"
+    " ELSE coalesce(excluded.current_power_kw, s.current_power_kw) END,"
+    " energy_total_kwh = CASE WHEN s.last_reading_at > excluded.time THEN s.energy_total_kwh"
+    " ELSE coalesce(excluded.energy_total_kwh, s.energy_total_kwh) END,"
     " seq = excluded.seq, last_seen = excluded.last_seen"
-    " WHERE s.time <= excluded.time";
+    " WHERE s.time IS NULL OR s.time <= excluded.time";
 
 // A fault row is keyed by (machine_id, anomaly_type, detected_at = started_at): the end
 // event repeats both, so an end whose start was never seen still yields one row, and
@@ -128,6 +152,87 @@ constexpr const char* insert_rejects =
     " AS sha FROM ingest_stage_rejects) r ORDER BY topic, sha, received_at"
     " ON CONFLICT (topic, payload_sha256) DO NOTHING";
 
+// T/events into the MANTIS layer (schema %M%): failures and maintenance become
+// system_events, failures journal anomalies, maintenance work orders and, once ended,
+// maintenance_history; the asset's status follows its newest event. Replays change nothing.
+constexpr const char* mantis_event_statements[] = {
+    "INSERT INTO %M%.system_events (time, asset_id, event_type, severity, source, message, details)"
+    " SELECT e.time, e.machine_id, e.kind, CASE e.kind WHEN 'failure' THEN 'critical' ELSE 'info' "
+    "END,"
+    " coalesce(nullif(e.source, 'failure'), 'simulator'),"
+    " CASE e.kind WHEN 'failure' THEN e.component || ' failed'"
+    " ELSE e.maintenance_type || ' maintenance of ' || e.component ||"
+    " CASE e.kind WHEN 'maintenance_start' THEN ' started' ELSE ' ended' END END,"
+    " jsonb_strip_nulls(jsonb_build_object('component', e.component, 'anomaly_type',"
+    " e.anomaly_type, 'work_order', e.work_order, 'maintenance_type', e.maintenance_type,"
+    " 'health_before', e.health_before, 'health_after', e.health_after, 'duration_h',"
+    " e.duration_h, 'seq', e.seq))"
+    " FROM ingest_stage_events e WHERE e.kind IN ('failure', 'maintenance_start', "
+    "'maintenance_end')"
+    " ON CONFLICT DO NOTHING",
+    "INSERT INTO %M%.anomalies (asset_id, detected_at, anomaly_type, severity, source, description)"
+    " SELECT e.machine_id, e.time, e.anomaly_type, 'critical', 'simulator', e.component || ' "
+    "failed'"
+    " FROM ingest_stage_events e JOIN %M%.assets a ON a.id = e.machine_id WHERE e.kind = 'failure'"
+    " ON CONFLICT DO NOTHING",
+    "INSERT INTO %M%.work_orders AS w (work_order_code, asset_id, title, work_type, priority, "
+    "status,"
+    " component, actual_start, actual_end, source)"
+    " SELECT e.work_order, e.machine_id, max(e.maintenance_type) || ' maintenance: ' ||"
+    " coalesce(max(e.component), 'all'), max(e.maintenance_type),"
+    " CASE WHEN max(e.maintenance_type) = 'corrective' THEN 'high' ELSE 'medium' END,"
+    " CASE WHEN bool_or(e.kind = 'maintenance_end') THEN 'completed' ELSE 'in_progress' END,"
+    " max(e.component), min(e.time) FILTER (WHERE e.kind = 'maintenance_start'),"
+    " max(e.time) FILTER (WHERE e.kind = 'maintenance_end'), 'simulator'"
+    " FROM ingest_stage_events e JOIN %M%.assets a ON a.id = e.machine_id"
+    " WHERE e.kind IN ('maintenance_start', 'maintenance_end') GROUP BY e.work_order, e.machine_id"
+    " ON CONFLICT (asset_id, work_order_code) DO UPDATE SET"
+    " status = CASE WHEN excluded.status = 'completed' THEN 'completed' ELSE w.status END,"
+    " actual_start = coalesce(w.actual_start, excluded.actual_start),"
+    " actual_end = coalesce(excluded.actual_end, w.actual_end)"
+    " WHERE (w.status, w.actual_start, w.actual_end) IS DISTINCT FROM"
+    " (CASE WHEN excluded.status = 'completed' THEN 'completed' ELSE w.status END,"
+    " coalesce(w.actual_start, excluded.actual_start), coalesce(excluded.actual_end, "
+    "w.actual_end))",
+    "INSERT INTO %M%.maintenance_history (asset_id, work_order_id, maintenance_type, component,"
+    " started_at, completed_at, health_before, health_after, duration_h)"
+    " SELECT w.asset_id, w.id, e.maintenance_type, e.component, w.actual_start, e.time,"
+    " e.health_before, e.health_after, e.duration_h"
+    " FROM ingest_stage_events e JOIN %M%.work_orders w ON w.asset_id = e.machine_id"
+    " AND w.work_order_code = e.work_order WHERE e.kind = 'maintenance_end'"
+    " ON CONFLICT (work_order_id) DO NOTHING",
+    "UPDATE %M%.anomalies a SET resolved_at = m.time"
+    " FROM (SELECT machine_id, component, min(time) AS time FROM ingest_stage_events"
+    " WHERE kind = 'maintenance_end' GROUP BY machine_id, component) m"
+    " WHERE a.asset_id = m.machine_id AND a.resolved_at IS NULL AND a.detected_at <= m.time"
+    " AND a.source = 'simulator'"
+    " AND (m.component = 'all' OR a.anomaly_type = m.component || '_failure')",
+    // Only the asset's newest such event sets its status (a replayed old failure does not).
+    "UPDATE %M%.assets a SET status = x.status"
+    " FROM (SELECT DISTINCT ON (machine_id) machine_id, time, CASE kind WHEN 'failure' THEN"
+    " 'failed' WHEN 'maintenance_start' THEN 'maintenance' ELSE 'operational' END AS status"
+    " FROM ingest_stage_events WHERE kind IN ('failure', 'maintenance_start', 'maintenance_end')"
+    " ORDER BY machine_id, time DESC, seq DESC NULLS LAST) x"
+    " WHERE a.id = x.machine_id AND a.status IS DISTINCT FROM x.status"
+    " AND x.time >= (SELECT max(s.time) FROM %M%.system_events s WHERE s.asset_id = a.id"
+    " AND s.event_type IN ('failure', 'maintenance_start', 'maintenance_end'))",
+};
+
+std::string with_schema(std::string sql, const std::string& quoted_schema) {
+  for (std::size_t at; (at = sql.find("%M%")) != std::string::npos;)
+    sql.replace(at, 3, quoted_schema);
+  return sql;
+}
+
+std::string quote_ident(const std::string& name) {
+  std::string q = "\"";
+  for (const char c : name) {
+    if (c == '"') q += '"';
+    q += c;
+  }
+  return q + '"';
+}
+
 }  // namespace
 
 batch_writer::batch_writer(std::string conninfo, batch_writer_options options)
@@ -156,9 +261,59 @@ void batch_writer::connect() {
   truth_.prepare(*db);
   db->exec(create_rejects_stage);
   db->exec(create_status_stage);
+  db->exec(create_latest_stage);
   db->exec(create_events_stage);
   db_ = std::move(db);
   load_machines();
+  prepare_mantis();
+}
+
+void batch_writer::prepare_mantis() {
+  mantis_schema_.clear();
+  narrow_.reset();
+  sensors_.clear();
+  mantis_event_sql_.clear();
+  // db init --profile enms,mantis records the layer's schema next to the EnMS tables.
+  const auto rows = db_->query(
+      "SELECT value FROM factorysim_settings WHERE key = 'mantis_schema'"
+      " AND to_regclass(quote_ident(value) || '.sensor_data_raw') IS NOT NULL");
+  if (rows.empty()) return;
+  const std::string schema = rows.at(0).at(0);
+  const std::string q = quote_ident(schema);
+  auto narrow = std::make_unique<copy_writer<narrow_row>>(
+      table_codec<narrow_row>(q + ".sensor_data_raw", narrow_columns()), options_.mode);
+  narrow->prepare(*db_);
+  for (const auto& r :
+       db_->query("SELECT asset_id::text, signal_key, id::text FROM " + q + ".sensors")) {
+    const auto machine = parse_uuid(r.at(0));
+    const auto id = parse_uuid(r.at(2));
+    if (!machine || !id) continue;
+    for (std::size_t k = 0; k < measured_keys.size(); ++k)
+      if (measured_keys[k] == r.at(1)) sensors_[*machine][k] = *id;
+  }
+  for (const char* sql : mantis_event_statements) mantis_event_sql_.push_back(with_schema(sql, q));
+  narrow_ = std::move(narrow);
+  mantis_schema_ = schema;
+}
+
+const uuid_bytes& batch_writer::sensor_for(const uuid_bytes& machine, std::size_t key) {
+  auto& slot = sensors_[machine][key];
+  if (!slot) {
+    // A key the catalog did not foresee, or a machine added after db init: register it (its
+    // id is derived from machine and key, so it is the same whoever creates it).
+    const auto rows = db_->query("SELECT " + quote_ident(mantis_schema_) + ".ensure_sensor('" +
+                                 to_string(machine) + "'::uuid, '" +
+                                 std::string(measured_keys[key]) + "')::text");
+    const auto id = parse_uuid(rows.at(0).at(0));
+    if (!id) throw std::runtime_error("ensure_sensor returned no uuid");
+    slot = *id;
+  }
+  return *slot;
+}
+
+void batch_writer::add_narrow(unix_us t, const uuid_bytes& machine, std::size_t key, double value) {
+  if (std::isnan(value)) return;  // not measured in this reading
+  narrow_->add(narrow_row{t, sensor_for(machine, key), value});
 }
 
 void batch_writer::disconnect() noexcept { db_.reset(); }
@@ -259,7 +414,9 @@ void batch_writer::write_once(std::span<pending_message> batch, batch_outcome& o
   production_.clear();
   environmental_.clear();
   truth_.clear();
+  if (narrow_) narrow_->clear();
   rejects_buffer_.clear();
+  latest_.clear();
   for (const auto& m : batch) {
     if (const auto* rej = std::get_if<reject>(&m.result)) {
       ++mine.rejects[static_cast<std::size_t>(rej->reason)];
@@ -277,9 +434,42 @@ void batch_writer::write_once(std::span<pending_message> batch, batch_outcome& o
     const auto& row = std::get<decoded_row>(m.result);
     ++mine.messages[row.index()];
     switch (static_cast<stream>(row.index())) {
-      case stream::energy: energy_.add(std::get<energy_row>(row)); break;
-      case stream::production: production_.add(std::get<production_row>(row)); break;
-      case stream::environmental: environmental_.add(std::get<environmental_row>(row)); break;
+      case stream::energy: {
+        const auto& e = std::get<energy_row>(row);
+        energy_.add(e);
+        auto [it, fresh] = latest_.try_emplace(e.h.machine_id, e);
+        if (!fresh && it->second.h.time_us < e.h.time_us) it->second = e;
+        if (narrow_) {
+          const double v[] = {e.power_kw,  e.energy_kwh,   e.energy_total_kwh, e.voltage_v,
+                              e.current_a, e.power_factor, e.frequency_hz};
+          for (std::size_t k = 0; k < std::size(v); ++k)
+            add_narrow(e.h.time_us, e.h.machine_id, k, v[k]);
+        }
+        break;
+      }
+      case stream::production: {
+        const auto& p = std::get<production_row>(row);
+        production_.add(p);
+        if (narrow_) {
+          const auto count = [](const std::optional<std::int64_t>& c) {
+            return c ? static_cast<double>(*c) : missing;
+          };
+          const double v[] = {count(p.production_count), count(p.production_count_good),
+                              count(p.production_count_bad), p.throughput_units_per_hour,
+                              p.speed_percent};
+          for (std::size_t k = 0; k < std::size(v); ++k)
+            add_narrow(p.h.time_us, p.h.machine_id, 7 + k, v[k]);
+        }
+        break;
+      }
+      case stream::environmental: {
+        const auto& en = std::get<environmental_row>(row);
+        environmental_.add(en);
+        if (narrow_)
+          for (std::size_t k = 0; k < en.values.size(); ++k)
+            add_narrow(en.h.time_us, en.h.machine_id, 12 + k, en.values[k]);
+        break;
+      }
       case stream::status:
         if (status_buffer_.tuples() == 0) status_buffer_.begin();
         status_codec_.encode(status_buffer_, std::get<status_row>(row));
@@ -300,6 +490,24 @@ void batch_writer::write_once(std::span<pending_message> batch, batch_outcome& o
   mine.inserted[static_cast<std::size_t>(stream::environmental)] =
       environmental_.flush(*db_, staged).inserted;
   mine.inserted[static_cast<std::size_t>(stream::truth)] = truth_.flush(*db_, staged).inserted;
+  if (narrow_) mine.mantis_rows = narrow_->flush(*db_, staged).inserted;
+  if (!latest_.empty()) {
+    latest_buffer_.clear();
+    latest_buffer_.begin();
+    for (const auto& [id, e] : latest_) {
+      latest_buffer_.tuple(4);
+      latest_buffer_.put_uuid(id);
+      latest_buffer_.put_timestamptz(e.h.time_us);
+      latest_buffer_.put_float8_or_null(e.power_kw);
+      latest_buffer_.put_float8_or_null(e.energy_total_kwh);
+    }
+    latest_buffer_.finish();
+    db_->copy_in(
+        "COPY ingest_stage_latest (machine_id, time, power_kw, energy_total_kwh)"
+        " FROM STDIN (FORMAT binary)",
+        latest_buffer_.data());
+    db_->exec(upsert_latest);
+  }
   if (status_buffer_.tuples() > 0) {
     status_buffer_.finish();
     db_->copy_in("COPY ingest_stage_status (" + status_codec_.column_list() +
@@ -316,6 +524,7 @@ void batch_writer::write_once(std::span<pending_message> batch, batch_outcome& o
     mine.inserted[static_cast<std::size_t>(stream::events)] =
         db_->exec(insert_events) + db_->exec(upsert_maintenance);
     db_->exec(resolve_failures);
+    for (const auto& sql : mantis_event_sql_) db_->exec(sql);
   }
   if (rejects_buffer_.tuples() > 0) {
     rejects_buffer_.finish();
@@ -332,6 +541,7 @@ void batch_writer::write_once(std::span<pending_message> batch, batch_outcome& o
   }
   for (std::size_t i = 0; i < reject_reason_count; ++i) out.rejects[i] += mine.rejects[i];
   out.transactions += mine.transactions;
+  out.mantis_rows += mine.mantis_rows;
 }
 
 }  // namespace factorysim::ingest

@@ -12,6 +12,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -30,6 +31,7 @@ struct pending_message {
   unix_us received_us = 0;
   decode_result result;
   std::uint64_t delivery_seq = 0;  ///< the MQTT subscriber's number; 0 = replayed from the spool
+  unix_us scheduled_us = 0;  ///< the fs-sched-us user property (issue 9); 0 = none
   /// The payload was too large to hold: its size and SHA-256 (32 raw bytes) stand for it.
   bool truncated = false;
   std::uint64_t payload_bytes = 0;
@@ -48,6 +50,7 @@ struct batch_outcome {
   std::int64_t transactions = 0;  ///< committed (more than 1 after a split)
   std::int64_t splits = 0;
   std::int64_t staged_retries = 0;  ///< optimistic batches redone staged (duplicates seen)
+  std::int64_t mantis_rows = 0;     ///< new narrow rows of the MANTIS layer's sensor_data_raw
 };
 
 /// Options of the batch writer.
@@ -86,11 +89,16 @@ class batch_writer {
 
   /// Known machines (for tests and counters).
   std::size_t known_machines() const noexcept { return machines_.size(); }
+  /// The MANTIS layer's schema the writer also fills (connected() only), or empty.
+  const std::string& mantis_schema() const noexcept { return mantis_schema_; }
   /// The database connected to (connected() only): which cluster, database and schema.
   spool_target identify();
 
  private:
   void load_machines();
+  void prepare_mantis();
+  const uuid_bytes& sensor_for(const uuid_bytes& machine, std::size_t key);
+  void add_narrow(unix_us t, const uuid_bytes& machine, std::size_t key, double value);
   void check_machines(std::span<pending_message> batch);
   void write_split(std::span<pending_message> batch, batch_outcome& out, bool staged);
   void write_once(std::span<pending_message> batch, batch_outcome& out, bool staged);
@@ -109,6 +117,16 @@ class batch_writer {
   table_codec<status_row> status_codec_;
   table_codec<event_row> event_codec_;
   std::unordered_set<uuid_bytes, uuid_hash> machines_;
+  /// The newest energy reading per machine of the batch being written (machine_status).
+  std::unordered_map<uuid_bytes, energy_row, uuid_hash> latest_;
+  copy_buffer latest_buffer_;
+  // The MANTIS layer (docs/mantis.md), when db init created it: narrow rows and event mapping.
+  std::string mantis_schema_;
+  std::unique_ptr<copy_writer<narrow_row>> narrow_;
+  std::unordered_map<uuid_bytes, std::array<std::optional<uuid_bytes>, measured_keys.size()>,
+                     uuid_hash>
+      sensors_;
+  std::vector<std::string> mantis_event_sql_;
   std::chrono::steady_clock::time_point machines_loaded_at_{};
 };
 

@@ -50,7 +50,10 @@ class copy_writer {
     columns_ = codec_.column_list();
     direct_copy_sql_ = "COPY " + codec_.table() + " (" + columns_ + ") FROM STDIN (FORMAT binary)";
     if (mode_ != write_mode::direct) {
+      // A schema-qualified table (mantis.sensor_data_raw) gets a temp table of one name.
       stage_ = "ingest_stage_" + codec_.table();
+      for (auto& ch : stage_)
+        if (ch == '.' || ch == '"') ch = '_';
       db.exec("CREATE TEMP TABLE IF NOT EXISTS " + stage_ + " (LIKE " + codec_.table() +
               " INCLUDING DEFAULTS) ON COMMIT DELETE ROWS");
       staged_copy_sql_ = "COPY " + stage_ + " (" + columns_ + ") FROM STDIN (FORMAT binary)";

@@ -4,8 +4,11 @@
 #include <array>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "ingest/batch_writer.hpp"
+#include "ingest/latency_histogram.hpp"
+#include "ingest/stream_accounting.hpp"
 
 namespace factorysim::ingest {
 
@@ -31,6 +34,15 @@ struct ingest_snapshot {
   bool db_up = false;
   bool mqtt_connected = false;
 
+  // Issue 9, measurement (docs/ingest.md#measurement). Latencies from the fs-sched-us user
+  // property (`run --stamp-send-time`); accounting from each message's seq.
+  std::uint64_t stamped = 0;  ///< messages that carried fs-sched-us
+  accounting_totals accounting;
+  latency_histogram publish_to_received;   ///< received - fs-sched-us
+  latency_histogram publish_to_committed;  ///< its batch's commit - fs-sched-us
+  latency_histogram send_delay;            ///< fs-sent-us - fs-sched-us
+  std::vector<stream_figures> streams;     ///< filled for the summary JSON only
+
   std::uint64_t total_inserted() const noexcept;
   std::uint64_t total_rejected() const noexcept;
   std::uint64_t total_stored() const noexcept;
@@ -43,5 +55,12 @@ std::string format_status_line(const ingest_snapshot& now, const ingest_snapshot
 
 /// The final summary line ("done: received N, stored ...").
 std::string format_summary(const ingest_snapshot& s);
+
+/// The Prometheus text exposition (format 0.0.4) of a snapshot: the counters, gauges and
+/// histograms of docs/ingest.md#metrics.
+std::string render_prometheus(const ingest_snapshot& s);
+
+/// The `--summary-json` document (docs/ingest.md#summary-json), pretty-printed.
+std::string render_summary_json(const ingest_snapshot& s);
 
 }  // namespace factorysim::ingest

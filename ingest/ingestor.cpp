@@ -4,8 +4,10 @@
 #include <openssl/sha.h>
 
 #include <algorithm>
+#include <charconv>
 #include <condition_variable>
 #include <deque>
+#include <fstream>
 #include <memory>
 #include <mutex>
 #include <ostream>
@@ -15,7 +17,10 @@
 
 #include "ingest/batch_writer.hpp"
 #include "ingest/ingest_status.hpp"
+#include "ingest/latency_histogram.hpp"
+#include "ingest/metrics_server.hpp"
 #include "ingest/spool.hpp"
+#include "ingest/stream_accounting.hpp"
 #include "mqtt/backoff.hpp"
 #include "mqtt/subscriber.hpp"
 
@@ -91,6 +96,27 @@ struct counters {
   std::vector<std::int64_t> lag_us;  ///< since the last status line
 };
 
+/// Issue 9: latencies from the in-band timing and the seq accounting. Each half has one
+/// writer thread and takes its lock once per read or batch; the views copy under the locks.
+struct measurement {
+  std::mutex received_mutex;  ///< the subscriber's thread records
+  stream_accounting accounting;
+  latency_histogram publish_to_received;
+  latency_histogram send_delay;
+  std::uint64_t stamped = 0;
+  std::mutex committed_mutex;  ///< the writer thread records
+  latency_histogram publish_to_committed;
+};
+
+/// A user property holding a decimal integer (µs), or 0 when absent or malformed.
+unix_us us_property(std::string_view properties, std::string_view name) {
+  const auto v = mqtt::find_user_property(properties, name);
+  if (!v) return 0;
+  unix_us us = 0;
+  const auto r = std::from_chars(v->data(), v->data() + v->size(), us);
+  return r.ec == std::errc{} && r.ptr == v->data() + v->size() ? us : 0;
+}
+
 /// The broker's in-flight window for these options (0 = unlimited).
 std::uint32_t inflight_window(const ingest_options& o) {
   if (o.mqtt_version == mqtt::protocol::v5)
@@ -119,6 +145,7 @@ class ingestor {
     c_.spool_bytes = spool_.bytes();
   }
   ~ingestor() {
+    metrics_.reset();  // its thread reads snapshots, which read the subscriber
     if (mqtt_) mqtt_->stop();
   }
 
@@ -137,8 +164,11 @@ class ingestor {
   bool replay_some();
   void account(const batch_outcome& out, std::span<const pending_message> batch);
   void database_lost(const pg_error& e, const std::string& what);
-  ingest_snapshot snapshot();
+  ingest_snapshot snapshot(bool with_streams = false);
   void print_status(double interval_s);
+  void measure_received(std::span<const mqtt::message_view> messages,
+                        std::span<pending_message> decoded, unix_us now);
+  void write_summary_json();
   void say(const std::string& line) {
     std::lock_guard lock(log_mutex_);
     log_ << "ingest: " << line << std::endl;
@@ -154,6 +184,8 @@ class ingestor {
   batch_writer writer_;
   spool spool_;
   counters c_;
+  measurement measure_;
+  std::unique_ptr<metrics_server> metrics_;
   std::unique_ptr<mqtt::subscriber> mqtt_;
   clock::time_point started_ = clock::now();
 
@@ -213,6 +245,7 @@ bool ingestor::on_messages(std::span<const mqtt::message_view> messages,
       m.payload.assign(v.payload);
     }
   }
+  measure_received(messages, decoded, now);
   last_message_at_ = clock::now().time_since_epoch().count();
   bool wake_writer = false;
   bool keep_reading = true;
@@ -238,6 +271,30 @@ bool ingestor::on_messages(std::span<const mqtt::message_view> messages,
   if (wake_writer) not_empty_.notify_one();
   c_.received += messages.size();
   return keep_reading;
+}
+
+void ingestor::measure_received(std::span<const mqtt::message_view> messages,
+                                std::span<pending_message> decoded, unix_us now) {
+  std::lock_guard lock(measure_.received_mutex);
+  for (std::size_t i = 0; i < decoded.size(); ++i) {
+    pending_message& m = decoded[i];
+    // Unstamped runs carry no properties at all: one emptiness test per message.
+    if (!messages[i].properties.empty()) {
+      m.scheduled_us = us_property(messages[i].properties, "fs-sched-us");
+      if (m.scheduled_us != 0) {
+        ++measure_.stamped;
+        measure_.publish_to_received.record(now - m.scheduled_us);
+        if (const unix_us sent = us_property(messages[i].properties, "fs-sent-us"); sent != 0)
+          measure_.send_delay.record(sent - m.scheduled_us);
+      }
+    }
+    const auto* row = std::get_if<decoded_row>(&m.result);
+    if (row == nullptr) continue;  // dead letters have no trustworthy machine or seq
+    if (const auto s = stream_of_topic(m.topic)) {
+      const row_header& h = header_of(*row);
+      measure_.accounting.observe(h.machine_id, *s, h.seq);
+    }
+  }
 }
 
 void ingestor::acknowledge(const std::vector<pending_message>& batch) {
@@ -409,6 +466,12 @@ void ingestor::account(const batch_outcome& out, std::span<const pending_message
   // A committed write: the database works again, so the next loss starts the backoff over.
   db_backoff_.reset();
   const unix_us committed = wall_now_us();
+  {
+    std::lock_guard lock(measure_.committed_mutex);
+    for (const auto& m : batch)
+      if (m.scheduled_us != 0 && std::holds_alternative<decoded_row>(m.result))
+        measure_.publish_to_committed.record(committed - m.scheduled_us);
+  }
   std::lock_guard lock(c_.lag_mutex);
   for (const auto& m : batch)
     if (const auto* row = std::get_if<decoded_row>(&m.result))
@@ -530,8 +593,20 @@ std::int64_t percentile(std::vector<std::int64_t>& v, double p) {
   return v[k];
 }
 
-ingest_snapshot ingestor::snapshot() {
+ingest_snapshot ingestor::snapshot(bool with_streams) {
   ingest_snapshot s;
+  {
+    std::lock_guard lock(measure_.received_mutex);
+    s.stamped = measure_.stamped;
+    s.accounting = measure_.accounting.totals();
+    s.publish_to_received = measure_.publish_to_received;
+    s.send_delay = measure_.send_delay;
+    if (with_streams) s.streams = measure_.accounting.figures();
+  }
+  {
+    std::lock_guard lock(measure_.committed_mutex);
+    s.publish_to_committed = measure_.publish_to_committed;
+  }
   s.uptime_s = std::chrono::duration<double>(clock::now() - started_).count();
   s.received = c_.received;
   for (std::size_t i = 0; i < stream_count; ++i) {
@@ -581,6 +656,15 @@ void ingestor::print_status(double interval_s) {
   last_status_ = now;
 }
 
+void ingestor::write_summary_json() {
+  if (o_.summary_json.empty()) return;
+  const std::string text = render_summary_json(snapshot(true));
+  std::ofstream out(o_.summary_json, std::ios::binary | std::ios::trunc);
+  out << text;
+  out.close();
+  if (!out) say("cannot write --summary-json " + o_.summary_json.string());
+}
+
 ingest_summary ingestor::run(const std::atomic<bool>& stop) {
   say("client " + o_.client_id + " -> " + o_.mqtt_host + ":" + std::to_string(o_.mqtt_port) +
       (o_.tls ? " (TLS)" : "") + " topic " +
@@ -592,6 +676,13 @@ ingest_summary ingestor::run(const std::atomic<bool>& stop) {
       ") / " + std::to_string(o_.flush_interval.count()) + " ms / idle " +
       std::to_string(o_.flush_idle.count()) + " ms, spool " + spool_.dir().string() +
       (spool_.empty() ? "" : " (" + std::to_string(spool_.batches()) + " batches to replay)"));
+  if (!o_.metrics_listen.empty()) {
+    const auto where = parse_listen_address(o_.metrics_listen);
+    if (!where) throw std::runtime_error("--metrics: expected ADDR:PORT, got " + o_.metrics_listen);
+    metrics_ = std::make_unique<metrics_server>(*where, [this] { return render_prometheus(snapshot()); });
+    say("metrics at http://" + o_.metrics_listen.substr(0, o_.metrics_listen.rfind(':')) + ":" +
+        std::to_string(metrics_->port()) + "/metrics");
+  }
   if (!try_connect()) {
     if (!o_.start_without_db)
       throw std::runtime_error("cannot use the database: " + last_db_error_ +
@@ -661,6 +752,7 @@ ingest_summary ingestor::run(const std::atomic<bool>& stop) {
                                          : " and already acknowledged: LOST"));
   }
   print_status(std::max(1e-3, std::chrono::duration<double>(clock::now() - last_status).count()));
+  write_summary_json();  // also when the run failed: what was measured until then
   if (writer_failed_) throw std::runtime_error("writer failed: " + writer_error_);
   if (subscriber_failed)
     throw std::runtime_error(subscriber_failure.empty() ? "MQTT subscriber stopped"

@@ -70,6 +70,10 @@ struct ingest_options {
   double exit_when_idle_s = 0;
   write_mode mode = write_mode::optimistic;
   decode_options decode;  ///< now_us is set per message
+  /// Issue 9: serve Prometheus text at GET /metrics on this ADDR:PORT (empty = off).
+  std::string metrics_listen;
+  /// Issue 9: write the measurement summary (docs/ingest.md#summary-json) here at exit.
+  std::filesystem::path summary_json;
 };
 
 /// Final counters of a run (also printed).

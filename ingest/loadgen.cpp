@@ -1,12 +1,15 @@
 #include "ingest/loadgen.hpp"
 
 #include <algorithm>
+#include <array>
 #include <chrono>
+#include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <ostream>
 #include <queue>
 #include <thread>
+#include <unordered_map>
 
 #include "ingest/wire_decoder.hpp"
 #include "scenarios/plant.hpp"
@@ -28,6 +31,30 @@ struct worker_result {
   std::string error;
 };
 
+// The MANTIS layer's raw table and the sensor of each (machine, energy key), or throws.
+struct narrow_target {
+  std::string table;
+  std::unordered_map<std::string, std::array<uuid_bytes, 7>> sensors;  // machine id text -> ids
+};
+
+narrow_target load_narrow_target(pg_connection& db) {
+  const auto schema = db.query(
+      "SELECT quote_ident(value) FROM factorysim_settings WHERE key = 'mantis_schema'"
+      " AND to_regclass(quote_ident(value) || '.sensor_data_raw') IS NOT NULL");
+  if (schema.empty())
+    throw std::runtime_error(
+        "--narrow needs the MANTIS layer: run `factorysim db init --profile enms,mantis`");
+  narrow_target t;
+  t.table = schema.at(0).at(0) + ".sensor_data_raw";
+  for (const auto& r : db.query("SELECT asset_id::text, signal_key, id::text FROM " +
+                                schema.at(0).at(0) + ".sensors")) {
+    for (std::size_t k = 0; k < 7; ++k)
+      if (measured_keys[k] == r.at(1))
+        if (const auto id = parse_uuid(r.at(2))) t.sensors[r.at(0)][k] = *id;
+  }
+  return t;
+}
+
 struct shared_state {
   std::atomic<std::uint64_t> committed{0};
   std::atomic<bool> failed{false};
@@ -41,13 +68,25 @@ void run_worker(const loadgen_options& o, const scenarios::scenario& s, unsigned
     pg_connection db(o.db);
     copy_writer<energy_row> writer(table_codec<energy_row>("energy_readings", energy_columns()),
                                    o.mode);
-    writer.prepare(db);
-    out.columns = writer.columns();
+    narrow_target narrow;
+    std::unique_ptr<copy_writer<narrow_row>> narrow_writer;
+    if (o.narrow) {
+      narrow = load_narrow_target(db);
+      narrow_writer = std::make_unique<copy_writer<narrow_row>>(
+          table_codec<narrow_row>(narrow.table, narrow_columns()), o.mode);
+      narrow_writer->prepare(db);
+      out.columns = narrow_writer->columns();
+    } else {
+      writer.prepare(db);
+      out.columns = writer.columns();
+    }
+    const auto batch_size = [&] { return o.narrow ? narrow_writer->rows() : writer.rows(); };
 
     // Machines of this worker, stepped in time order (earliest next reading first).
     using entry = std::pair<machines::sim_time, std::size_t>;
     std::priority_queue<entry, std::vector<entry>, std::greater<>> next;
     std::vector<uuid_bytes> ids(plant.size());
+    std::vector<std::array<uuid_bytes, 7>> sensor_ids(plant.size());
     std::vector<std::int64_t> seq(plant.size(), 0);
     const machines::sim_time start =
         o.start_us ? machines::sim_time(std::chrono::milliseconds(*o.start_us / 1000))
@@ -56,6 +95,14 @@ void run_worker(const loadgen_options& o, const scenarios::scenario& s, unsigned
       const auto id = parse_uuid(plant.machine_at(i).config().id);
       if (!id) throw std::runtime_error("machine id is not a uuid: " + plant.machine_at(i).config().id);
       ids[i] = *id;
+      if (o.narrow) {
+        const auto it = narrow.sensors.find(plant.machine_at(i).config().id);
+        if (it == narrow.sensors.end())
+          throw std::runtime_error("machine " + plant.machine_at(i).config().id +
+                                   " has no MANTIS sensors: run `factorysim db init --profile "
+                                   "enms,mantis` with this scenario");
+        sensor_ids[i] = it->second;
+      }
       next.emplace(start + plant.machine_at(i).config().interval, i);
     }
     if (next.empty()) return;  // more workers than machines
@@ -72,7 +119,7 @@ void run_worker(const loadgen_options& o, const scenarios::scenario& s, unsigned
       if (by_rows ? generated >= row_quota : clock::now() >= deadline) break;
       const std::uint64_t want =
           by_rows ? std::min<std::uint64_t>(o.batch_rows, row_quota - generated) : o.batch_rows;
-      while (writer.rows() < want) {
+      while (batch_size() < want) {
         auto [t, i] = next.top();
         next.pop();
         events.clear();
@@ -93,12 +140,19 @@ void run_worker(const loadgen_options& o, const scenarios::scenario& s, unsigned
         row.frequency_hz = r.energy.frequency_hz;
         out.first_time_us = std::min(out.first_time_us, row.h.time_us);
         out.last_time_us = std::max(out.last_time_us, row.h.time_us);
-        writer.add(row);
+        if (o.narrow) {
+          const double v[] = {row.power_kw,  row.energy_kwh,   row.energy_total_kwh, row.voltage_v,
+                              row.current_a, row.power_factor, row.frequency_hz};
+          for (std::size_t k = 0; k < 7; ++k)
+            narrow_writer->add(narrow_row{row.h.time_us, sensor_ids[i][k], v[k]});
+        } else {
+          writer.add(row);
+        }
       }
-      const std::size_t n = writer.rows();
+      const std::size_t n = batch_size();
       const auto c0 = clock::now();
       db.exec("BEGIN");
-      const auto fr = writer.flush(db);
+      const auto fr = o.narrow ? narrow_writer->flush(db) : writer.flush(db);
       db.exec("COMMIT");
       const auto c1 = clock::now();
       out.commit_ms.push_back(std::chrono::duration<double, std::milli>(c1 - c0).count());
@@ -155,7 +209,7 @@ loadgen_summary run_loadgen(const loadgen_options& o, const std::atomic<bool>& s
   eff.workers = workers;
   log << "loadgen: " << s.machines.size() << " machines, " << workers << " workers, batch "
       << o.batch_rows << " rows, " << (o.mode == write_mode::staged ? "staged" : "direct")
-      << " COPY" << std::endl;
+      << " COPY" << (o.narrow ? " of MANTIS narrow rows (7 per reading)" : "") << std::endl;
 
   shared_state shared;
   std::vector<worker_result> results(workers);
@@ -212,6 +266,7 @@ loadgen_summary run_loadgen(const loadgen_options& o, const std::atomic<bool>& s
   sum.workers = workers;
   sum.batch_rows = o.batch_rows;
   sum.mode = o.mode == write_mode::staged ? "staged" : "direct";
+  sum.table = o.narrow ? "sensor_data_raw" : "energy_readings";
   return sum;
 }
 
@@ -230,7 +285,7 @@ std::string to_json(const loadgen_summary& s) {
   j["workers"] = s.workers;
   j["batch_rows"] = s.batch_rows;
   j["mode"] = s.mode;
-  j["table"] = "energy_readings";
+  j["table"] = s.table.empty() ? "energy_readings" : s.table;
   j["columns"] = s.columns;
   return j.dump(2) + "\n";
 }

@@ -26,6 +26,9 @@ struct loadgen_options {
   std::size_t batch_rows = 10000;
   write_mode mode = write_mode::direct;
   std::optional<unix_us> start_us;  ///< first reading's interval start; default scenario from
+  /// Write MANTIS narrow rows instead (`--narrow`): each reading's 7 energy values as rows of
+  /// <mantis schema>.sensor_data_raw (db init --profile enms,mantis; docs/mantis.md).
+  bool narrow = false;
 };
 
 /// What a run achieved.
@@ -44,6 +47,7 @@ struct loadgen_summary {
   unsigned workers = 0;
   std::size_t batch_rows = 0;
   std::string mode;
+  std::string table;
   std::string columns;
 };
 

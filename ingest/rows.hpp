@@ -139,6 +139,42 @@ struct truth_row {
   std::vector<std::pair<std::string, double>> component_health;
 };
 
+/// One measured signal of a reading -> mantis.sensor_data_raw (docs/mantis.md).
+struct narrow_row {
+  unix_us time_us = 0;
+  uuid_bytes sensor_id{};
+  double value = missing;
+};
+
+/// Every measured payload key, in one order: energy, production, environmental (the index
+/// of a key names it in per-machine sensor tables).
+inline constexpr std::array<std::string_view, 26> measured_keys{"power_kw",
+                                                                "energy_kwh",
+                                                                "energy_total_kwh",
+                                                                "voltage_v",
+                                                                "current_a",
+                                                                "power_factor",
+                                                                "frequency_hz",
+                                                                "production_count",
+                                                                "production_count_good",
+                                                                "production_count_bad",
+                                                                "throughput_units_per_hour",
+                                                                "speed_percent",
+                                                                environmental_keys[0],
+                                                                environmental_keys[1],
+                                                                environmental_keys[2],
+                                                                environmental_keys[3],
+                                                                environmental_keys[4],
+                                                                environmental_keys[5],
+                                                                environmental_keys[6],
+                                                                environmental_keys[7],
+                                                                environmental_keys[8],
+                                                                environmental_keys[9],
+                                                                environmental_keys[10],
+                                                                environmental_keys[11],
+                                                                environmental_keys[12],
+                                                                environmental_keys[13]};
+
 /// One decoded message of any stream (alternative index == stream index).
 using decoded_row =
     std::variant<energy_row, production_row, environmental_row, status_row, event_row, truth_row>;

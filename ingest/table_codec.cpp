@@ -200,6 +200,12 @@ constexpr col<truth_row> truth_table[] = {
     {"seq", put_seq<truth_row>},
 };
 
+constexpr col<narrow_row> narrow_table[] = {
+    {"time", [](copy_buffer& b, const narrow_row& r) { b.put_timestamptz(r.time_us); }, true},
+    {"sensor_id", [](copy_buffer& b, const narrow_row& r) { b.put_uuid(r.sensor_id); }, true},
+    {"value", [](copy_buffer& b, const narrow_row& r) { b.put_float8_or_null(r.value); }, true},
+};
+
 constexpr col<reject_row> reject_table[] = {
     {"received_at",
      [](copy_buffer& b, const reject_row& r) { b.put_timestamptz(r.received_at_us); }},
@@ -228,6 +234,9 @@ std::span<const column_def<environmental_row>> environmental_columns() noexcept 
 }
 std::span<const column_def<truth_row>> truth_columns() noexcept {
   return truth_table;
+}
+std::span<const column_def<narrow_row>> narrow_columns() noexcept {
+  return narrow_table;
 }
 std::span<const column_def<status_row>> status_stage_columns() noexcept { return status_table; }
 std::span<const column_def<event_row>> event_stage_columns() noexcept { return event_table; }

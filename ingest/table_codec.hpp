@@ -87,6 +87,8 @@ std::span<const column_def<production_row>> production_columns() noexcept;
 std::span<const column_def<environmental_row>> environmental_columns() noexcept;
 /// Candidate columns of health_truth.
 std::span<const column_def<truth_row>> truth_columns() noexcept;
+/// Columns of mantis.sensor_data_raw (quality takes its default, 192 = good).
+std::span<const column_def<narrow_row>> narrow_columns() noexcept;
 /// Columns of our own staging tables for machine_status and anomalies (fixed layout).
 std::span<const column_def<status_row>> status_stage_columns() noexcept;
 std::span<const column_def<event_row>> event_stage_columns() noexcept;

@@ -33,6 +33,11 @@ std::string_view to_string(time_mode m) noexcept {
   return "realtime";
 }
 
+std::optional<machines::machine_type> parse_machine_type_name(std::string_view s) noexcept {
+  if (s == "conveyor") return machines::machine_type::motor;  // docs/plant.md's belt line
+  return machines::parse_machine_type(s);
+}
+
 std::optional<time_mode> parse_time_mode(std::string_view s) noexcept {
   if (s == "realtime") return time_mode::realtime;
   if (s == "accelerated") return time_mode::accelerated;
@@ -64,8 +69,7 @@ std::string in_quotes(std::string_view s) {
   return "\"" + std::string{s} + "\"";
 }
 
-constexpr std::string_view machine_type_names =
-    "compressor, hvac, motor (or conveyor), pump, injection_molding";
+constexpr std::string_view machine_type_names = machine_type_spellings;
 
 std::string fault_type_names() {
   std::string out;
@@ -172,7 +176,8 @@ class scenario_reader {
                       {"host", "port", "qos", "client", "version", "client_id", "username",
                        "password", "credentials_file", "tls",
                        "keepalive_s", "max_inflight", "retain_status", "reconnect_min_s",
-                       "reconnect_max_s", "sessions_per_machine_limit", "shared_sessions"}))
+                       "reconnect_max_s", "sessions_per_machine_limit", "shared_sessions",
+                       "stamp_send_time"}))
       return;
     if (auto v = c_.get_string(n, "host", path, false, false)) m.host = *v;
     if (auto v = c_.get_integer(n, "port", path, between(1, 65535))) m.port = static_cast<int>(*v);
@@ -198,8 +203,7 @@ class scenario_reader {
         c_.report(c, "mqtt.version", "must be 5 or 3.1.1, got '" + v + "'");
       }
     }
-    if (auto v = c_.get_string(n, "credentials_file", path, false, false))
-      m.credentials_file = *v;
+    if (auto v = c_.get_string(n, "credentials_file", path, false, false)) m.credentials_file = *v;
     if (auto v = c_.get_string(n, "client_id", path, false, false)) m.client_id = *v;
     if (auto v = c_.get_string(n, "username", path)) m.username = *v;
     if (auto v = c_.get_string(n, "password", path)) m.password = *v;
@@ -208,6 +212,7 @@ class scenario_reader {
     if (auto v = c_.get_integer(n, "max_inflight", path, between(1, 65535)))
       m.max_inflight = static_cast<int>(*v);
     if (auto v = c_.get_bool(n, "retain_status", path)) m.retain_status = *v;
+    if (auto v = c_.get_bool(n, "stamp_send_time", path)) m.stamp_send_time = *v;
     if (auto v = c_.get_number(n, "reconnect_min_s", path, above_up_to(0, 3600)))
       m.reconnect_min_s = *v;
     if (auto v = c_.get_number(n, "reconnect_max_s", path, above_up_to(0, 3600)))
@@ -231,8 +236,7 @@ class scenario_reader {
         if (auto v = c_.get_string(t, "ca_file", tls_path, false, false)) tls.ca_file = *v;
         if (auto v = c_.get_string(t, "cert_file", tls_path, false, false)) tls.cert_file = *v;
         if (auto v = c_.get_string(t, "key_file", tls_path, false, false)) tls.key_file = *v;
-        if (auto v = c_.get_string(t, "server_name", tls_path, false, false))
-          tls.server_name = *v;
+        if (auto v = c_.get_string(t, "server_name", tls_path, false, false)) tls.server_name = *v;
         if (auto v = c_.get_bool(t, "insecure", tls_path)) tls.insecure = *v;
         if (tls.cert_file.empty() != tls.key_file.empty())
           c_.report(t, tls_path, "cert_file and key_file go together (client certificate)");
@@ -606,8 +610,7 @@ class scenario_reader {
       if (const YAML::Node t = c_.field(e, "type", path, true); t.IsDefined()) {
         const std::string p = join_path(path, "type");
         if (auto text = c_.string_value(t, p)) {
-          auto type = *text == "conveyor" ? std::optional{machines::machine_type::motor}
-                                          : machines::parse_machine_type(*text);
+          auto type = parse_machine_type_name(*text);
           if (type) {
             m.type = *type;
             entry.type_known = true;
@@ -652,6 +655,22 @@ class scenario_reader {
       if (options_.replicas) {  // `run --replicas N`: as if the entry said `replicas: N`
         replicas = *options_.replicas;
         replicated = true;
+      }
+
+      // The total is checked before anything is expanded (issue 12: one entry of 100,000
+      // replicas aliased 19 times made `validate` allocate 1.5 GB); after the first entry
+      // over the limit nothing more is expanded, the rest is still checked.
+      if (!over_machine_limit_ && s.machines.size() + replicas > options_.max_machines) {
+        const YAML::Node where = c_.field(e, "replicas", path);
+        c_.report(where.IsDefined() ? where : e, join_path(path, "replicas"),
+                  "the scenario would have " + std::to_string(s.machines.size() + replicas) +
+                      " machines or more; the limit is " + std::to_string(options_.max_machines) +
+                      " in total, replicas included (raise it with --max-machines)");
+        over_machine_limit_ = true;
+      }
+      if (over_machine_limit_) {
+        if (id) unexpanded_ids_.insert(*id);  // faults naming it are not reported as unknown
+        continue;
       }
 
       entry.first = s.machines.size();
@@ -753,7 +772,7 @@ class scenario_reader {
     if (!id) return nullptr;
     const auto it = machine_ids_.find(*id);
     if (it == machine_ids_.end()) {
-      c_.report(n, p, "no machine has id " + *id);
+      if (!unexpanded_ids_.contains(*id)) c_.report(n, p, "no machine has id " + *id);
       return nullptr;
     }
     if (type && it->second.type_known && !machines::fault_applies(*type, it->second.type)) {
@@ -832,8 +851,7 @@ class scenario_reader {
       return std::nullopt;
     }
     if (!n.IsSequence() || n.size() != 2) {
-      c_.report(n, p,
-                "must be " + std::string{what} + " or a list [min, max], got " + describe(n));
+      c_.report(n, p, "must be " + std::string{what} + " or a list [min, max], got " + describe(n));
       return std::nullopt;
     }
     const std::optional<T> lo = read_value(n[0], index_path(p, 0));
@@ -909,6 +927,8 @@ class scenario_reader {
 
   yaml_checker c_;
   load_options options_;
+  bool over_machine_limit_ = false;  ///< reported once; no entry is expanded after it
+  std::unordered_set<std::string> unexpanded_ids_;  ///< ids of entries left out for the limit
   std::unordered_set<std::string> carbon_regions_;
   std::unordered_map<std::string, std::size_t> factory_index_;
   std::unordered_map<std::string, machine_entry> machine_ids_;  ///< given and replica ids
@@ -923,7 +943,9 @@ scenario parse_scenario(const std::string& yaml_text, const std::string& name) {
   return parse_scenario(yaml_text, name, load_options{});
 }
 
-scenario load_scenario(const std::string& path) { return load_scenario(path, load_options{}); }
+scenario load_scenario(const std::string& path) {
+  return load_scenario(path, load_options{});
+}
 
 scenario parse_scenario(const std::string& yaml_text, const std::string& name,
                         const load_options& options) {

@@ -25,8 +25,8 @@ struct tariff {
   double rate_per_kwh = 0;
   std::string currency = "USD";
   bool is_time_of_use = false;
-  int start_hour = 0;  ///< local, inclusive (time of use only)
-  int end_hour = 24;   ///< local, exclusive
+  int start_hour = 0;                ///< local, inclusive (time of use only)
+  int end_hour = 24;                 ///< local, exclusive
   std::vector<int> applicable_days;  ///< 0 = Sunday; empty = every day
   double demand_charge_per_kw = 0;
 };
@@ -85,7 +85,7 @@ struct mqtt_settings {
   std::string credentials_file;
   std::optional<tls_settings> tls;
   int keepalive_s = 30;
-  int max_inflight = 1000;       ///< unacknowledged QoS>0 messages before stepping pauses
+  int max_inflight = 1000;  ///< unacknowledged QoS>0 messages before stepping pauses
   bool retain_status = true;
   double reconnect_min_s = 0.5;  ///< backoff starts here and doubles
   double reconnect_max_s = 30;
@@ -93,6 +93,9 @@ struct mqtt_settings {
   /// above it, `shared_sessions` sessions carry all machines (see sim/README.md).
   int sessions_per_machine_limit = 64;
   int shared_sessions = 4;
+  /// In-band timing (`--stamp-send-time`, docs/topics.md): every PUBLISH carries the MQTT 5
+  /// user properties fs-sched-us and fs-sent-us. Needs MQTT 5 and the native client.
+  bool stamp_send_time = false;
 };
 
 struct scenario {
@@ -100,7 +103,7 @@ struct scenario {
   std::string name;
   std::uint64_t seed = 1;
   time_mode mode = time_mode::realtime;
-  double speed = 1;  ///< accelerated mode
+  double speed = 1;                        ///< accelerated mode
   std::optional<machines::sim_time> from;  ///< accelerated/backfill start
   std::optional<machines::sim_time> to;    ///< backfill end (exclusive); optional otherwise
   mqtt_settings mqtt;
@@ -114,8 +117,8 @@ struct scenario {
 /// One problem found in a scenario file, printed as `file:line:col: path: message`.
 struct scenario_problem {
   std::string file;
-  int line = 0;    ///< 1-based
-  int column = 0;  ///< 1-based
+  int line = 0;      ///< 1-based
+  int column = 0;    ///< 1-based
   std::string path;  ///< e.g. machines[2].rated_power_kw
   std::string message;
   std::string to_string() const;
@@ -131,11 +134,23 @@ class scenario_error : public std::runtime_error {
   std::vector<scenario_problem> problems_;
 };
 
+/// A machine type as a scenario may spell it: its name, or an alias (`conveyor` = motor).
+std::optional<machines::machine_type> parse_machine_type_name(std::string_view s) noexcept;
+/// The spellings parse_machine_type_name accepts, for messages.
+inline constexpr std::string_view machine_type_spellings =
+    "compressor, hvac, motor (or conveyor), pump, injection_molding";
+
+/// Most machines a scenario may expand to, replicas included (issue 12: a 4 KB file must not
+/// make `validate` allocate gigabytes); `--max-machines` raises it (docs/scenarios.md).
+inline constexpr std::size_t default_max_machines = 100'000;
+
 /// Changes made while reading a file, before validation and replication, so that the result
 /// passes the same checks as a file that said so (`run --replicas`, docs/cli.md).
 struct load_options {
   /// Every machine entry is read as if it had `replicas: N` (an entry's own count is replaced).
   std::optional<std::size_t> replicas;
+  /// The scenario's machines after replication may not exceed this (checked before expanding).
+  std::size_t max_machines = default_max_machines;
 };
 
 /// Reads, validates and expands a scenario file. Throws scenario_error (bad content, with

@@ -364,6 +364,115 @@ int ensure_partitions(pqxx::connection_base& c, std::chrono::sys_seconds from,
   return created;
 }
 
+profiles parse_profiles(const std::string& text) {
+  profiles p;
+  std::stringstream in(text);
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    if (item == "enms") continue;
+    if (item == "mantis") {
+      p.mantis = true;
+      continue;
+    }
+    throw std::invalid_argument("--profile: unknown profile \"" + item +
+                                "\" (known: enms, mantis)");
+  }
+  return p;
+}
+
+std::string mantis_schema_for(const std::string& enms_schema) {
+  return enms_schema.empty() || enms_schema == "public" ? "mantis" : enms_schema + "_mantis";
+}
+
+namespace {
+
+std::string current_schema_of(pqxx::connection_base& c) {
+  pqxx::nontransaction n{c};
+  return n.exec1("SELECT current_schema()")[0].as<std::string>();
+}
+
+// search_path = mantis, enms, public for the MANTIS objects; restored by the destructor.
+class mantis_search_path {
+ public:
+  mantis_search_path(pqxx::connection_base& c, const std::string& mantis) : c_(c) {
+    pqxx::nontransaction n{c_};
+    saved_ = n.exec1("SELECT current_setting('search_path')")[0].as<std::string>();
+    const std::string enms = n.exec1("SELECT current_schema()")[0].as<std::string>();
+    n.exec("CREATE SCHEMA IF NOT EXISTS " + n.quote_name(mantis));
+    n.exec("SET search_path = " + n.quote_name(mantis) + ", " + n.quote_name(enms) + ", public");
+  }
+  ~mantis_search_path() {
+    try {
+      pqxx::nontransaction n{c_};
+      n.exec("SET search_path = " + saved_);
+    } catch (const pqxx::failure&) {
+      // The connection is gone; nothing to restore.
+    }
+  }
+  mantis_search_path(const mantis_search_path&) = delete;
+  mantis_search_path& operator=(const mantis_search_path&) = delete;
+
+ private:
+  pqxx::connection_base& c_;
+  std::string saved_;
+};
+
+}  // namespace
+
+migrate_report apply_mantis_migrations(pqxx::connection_base& c,
+                                       const std::filesystem::path& sql_dir,
+                                       const migrate_options& options) {
+  const auto files = load_migrations(sql_dir / "mantis");
+  use_schema(c, options.schema);
+  const std::string enms = current_schema_of(c);
+  const std::string mantis = mantis_schema_for(options.schema.empty() ? enms : options.schema);
+  migrate_report report;
+  {
+    mantis_search_path path{c, mantis};
+    auto o = options;
+    o.schema.clear();  // search_path is set: objects go to the MANTIS schema
+    report = apply_migrations(c, files, o);
+  }
+  pqxx::work w{c, "record mantis schema"};
+  w.exec_params(
+      "INSERT INTO factorysim_settings (key, value) VALUES ('mantis_schema', $1) "
+      "ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = now() "
+      "WHERE factorysim_settings.value IS DISTINCT FROM excluded.value",
+      mantis);
+  w.commit();
+  return report;
+}
+
+std::string recorded_mantis_schema(pqxx::connection_base& c) {
+  pqxx::nontransaction n{c};
+  const auto r = n.exec(
+      "SELECT value FROM factorysim_settings WHERE key = 'mantis_schema' "
+      "AND to_regnamespace(value) IS NOT NULL");
+  return r.empty() ? std::string() : r[0][0].as<std::string>();
+}
+
+int seed_mantis(
+    pqxx::connection_base& c, const std::string& mantis_schema,
+    const std::vector<std::pair<std::chrono::sys_seconds, std::chrono::sys_seconds>>& ranges) {
+  mantis_search_path path{c, mantis_schema};
+  int changed = 0;
+  {
+    pqxx::work w{c, "mantis assets"};
+    changed = w.exec1("SELECT sync_assets_from_enms()")[0].as<int>();
+    w.commit();
+  }
+  using namespace std::chrono;
+  for (const auto& [from, to] : ranges) {
+    for (sys_seconds slice = from; slice < to; slice += days{31}) {
+      pqxx::work w{c, "mantis partitions"};
+      w.exec_params("SELECT ensure_mantis_partitions(to_timestamp($1), to_timestamp($2))",
+                    epoch_s(slice), epoch_s(std::min(to, slice + days{31})));
+      w.commit();
+    }
+  }
+  return changed;
+}
+
 db_init_report db_init(const db_init_options& options) {
   const scenarios::scenario s = scenarios::load_scenario(options.scenario_file);
   const auto files = load_migrations(find_sql_dir(options.sql_dir));
@@ -374,6 +483,12 @@ db_init_report db_init(const db_init_options& options) {
        partition_ranges(s, std::chrono::system_clock::now(), options.partitions_ahead))
     report.partitions_created += ensure_partitions(c, from, to);
   report.seed = upsert_scenario(c, s);
+  if (options.layers.mantis) {
+    report.mantis = apply_mantis_migrations(c, find_sql_dir(options.sql_dir), options.migrate);
+    report.mantis_rows = seed_mantis(
+        c, recorded_mantis_schema(c),
+        partition_ranges(s, std::chrono::system_clock::now(), options.partitions_ahead));
+  }
   return report;
 }
 
@@ -412,6 +527,41 @@ maintain_report maintain(pqxx::connection_base& c, const maintain_options& optio
         "to_timestamp($2))",
         epoch_s(from), epoch_s(now_s));
     report.rollup_buckets = r[0].as<std::int64_t>();
+    w.commit();
+  }
+  if (const std::string mantis = recorded_mantis_schema(c); !mantis.empty()) {
+    report.mantis = true;
+    mantis_search_path path{c, mantis};
+    {
+      pqxx::work w{c, "mantis partitions"};
+      report.partitions_created +=
+          w.exec_params1("SELECT ensure_mantis_partitions(to_timestamp($1), to_timestamp($2))",
+                         epoch_s(now_s - days{1}), epoch_s(now_s + options.partitions_ahead))[0]
+              .as<int>();
+      w.commit();
+    }
+    if (backend == "timescaledb") {
+      pqxx::nontransaction n{c};
+      for (const auto& [name, width_s] :
+           {std::pair<const char*, long long>{"sensor_data_hourly", 3600},
+            std::pair<const char*, long long>{"sensor_data_daily", 86400}}) {
+        const long long lo = (epoch_s(from) / width_s) * width_s;
+        const long long hi = (epoch_s(now_s) / width_s) * width_s;  // whole buckets only
+        if (hi > lo)
+          n.exec(std::string("CALL refresh_continuous_aggregate('") + name + "', to_timestamp(" +
+                 std::to_string(lo) + "), to_timestamp(" + std::to_string(hi) + "))");
+      }
+    }
+    pqxx::work w{c, "mantis rollups"};
+    report.rollup_buckets += w.exec_params1(
+                                  "SELECT refresh_mantis_rollups(to_timestamp($1), "
+                                  "to_timestamp($2))",
+                                  epoch_s(from), epoch_s(now_s))[0]
+                                 .as<std::int64_t>();
+    if (options.retention)
+      report.dropped +=
+          w.exec_params1("SELECT apply_mantis_retention(to_timestamp($1))", epoch_s(now_s))[0]
+              .as<int>();
     w.commit();
   }
   if (options.retention) {

@@ -103,6 +103,36 @@ std::vector<time_range> partition_ranges(const scenarios::scenario& s,
 int ensure_partitions(pqxx::connection_base& c, std::chrono::sys_seconds from,
                       std::chrono::sys_seconds to);
 
+/// Which data layers `db init --profile` creates: "enms" (always) and "mantis".
+struct profiles {
+  bool mantis = false;
+};
+/// Parses "enms", "enms,mantis", "mantis" (enms is implied: MANTIS reads its machines);
+/// throws std::invalid_argument naming an unknown profile.
+profiles parse_profiles(const std::string& text);
+
+/// The schema of the MANTIS layer beside the EnMS schema `enms_schema`: "mantis" for the
+/// default (empty or public), else "<enms_schema>_mantis", so several EnMS schemas of one
+/// database keep separate MANTIS layers.
+std::string mantis_schema_for(const std::string& enms_schema);
+
+/// Applies sql/mantis/ (the MANTIS layer, docs/mantis.md) in its schema with search_path =
+/// mantis, EnMS schema, public, and records that schema in the EnMS factorysim_settings
+/// ('mantis_schema'), where the ingestor and `db maintain` find it. Call after the EnMS
+/// migrations, on the connection they ran on. Restores the EnMS search_path.
+migrate_report apply_mantis_migrations(pqxx::connection_base& c,
+                                       const std::filesystem::path& sql_dir,
+                                       const migrate_options& options);
+
+/// The MANTIS schema recorded in the current EnMS schema, or empty.
+std::string recorded_mantis_schema(pqxx::connection_base& c);
+
+/// MANTIS assets and sensors from the EnMS machines (sync_assets_from_enms()) and partitions
+/// of its series over `ranges`; returns rows changed.
+int seed_mantis(
+    pqxx::connection_base& c, const std::string& mantis_schema,
+    const std::vector<std::pair<std::chrono::sys_seconds, std::chrono::sys_seconds>>& ranges);
+
 /// Options of db_init.
 struct db_init_options {
   std::string conninfo;
@@ -110,6 +140,7 @@ struct db_init_options {
   std::optional<std::filesystem::path> sql_dir;
   migrate_options migrate;
   std::chrono::days partitions_ahead{7};
+  profiles layers;
 };
 
 /// What db_init did, for the command's summary line.
@@ -117,6 +148,8 @@ struct db_init_report {
   migrate_report migrations;
   seed_report seed;
   int partitions_created = 0;
+  std::optional<migrate_report> mantis;  ///< set with the mantis profile
+  int mantis_rows = 0;                   ///< assets and sensors written
 };
 
 /// The whole `db init`: load the scenario (throws scenarios::scenario_error), find and load
@@ -136,6 +169,7 @@ struct maintain_report {
   int partitions_created = 0;
   std::int64_t rollup_buckets = 0;  ///< plain PostgreSQL only (TimescaleDB does not say)
   int dropped = 0;                  ///< partitions or chunks
+  bool mantis = false;              ///< the MANTIS layer was maintained too
 };
 
 /// One maintenance pass for either backend: partitions ahead, rollups refreshed over the

@@ -29,6 +29,12 @@ namespace {
 
 constexpr milliseconds min_interval{10};
 
+std::int64_t unix_now_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
 sim_time default_utc_now() {
   return std::chrono::time_point_cast<milliseconds>(std::chrono::system_clock::now());
 }
@@ -69,6 +75,7 @@ engine::engine(boost::asio::io_context& io, scenarios::scenario s, message_sink&
       timer_(io) {
   sim_start_ = *scenario_.from;
   cursor_ = sim_start_;
+  stamp_ = scenario_.mqtt.stamp_send_time;
   pacer_ = pacer(scenario_.mode, scenario_.speed, sim_start_, wall_now());
   states_.resize(plant_.size());
   clocks_.reserve(scenario_.factories.size());
@@ -123,6 +130,7 @@ void engine::start() {
   if (state_ != run_state::created) return;
   state_ = run_state::running;
   wall_started_ = wall_now();
+  unix_started_us_ = unix_now_us();
   if (scenario_.mode == time_mode::realtime) {
     // Building a big plant takes a while: realtime timestamps are the wall clock at start().
     pacer_ = pacer(time_mode::realtime, 1, utc_now(), wall_started_);
@@ -300,8 +308,23 @@ void engine::publish_status(std::size_t index, sim_time t, bool running,
   ms.status_mode = mode;
 }
 
+void engine::stamp_schedule(sim_time deadline) {
+  if (scenario_.mode == time_mode::backfill) {
+    // No timeline to keep: the schedule is when the engine hands the step over.
+    sink_.set_scheduled_send_us(unix_now_us());
+    return;
+  }
+  // The pacer's wall instant for this deadline, not "now": a late step (the engine or the
+  // window behind) keeps its due time, so latency measured from it has no coordinated
+  // omission.
+  const auto due = pacer_.wall_at(deadline) - wall_started_;
+  sink_.set_scheduled_send_us(unix_started_us_ +
+                              std::chrono::duration_cast<std::chrono::microseconds>(due).count());
+}
+
 void engine::step_machine(std::size_t index, sim_time deadline) {
   machine_state& ms = states_[index];
+  if (stamp_) stamp_schedule(deadline);
   events_.clear();
   const machines::reading r = plant_.step(index, deadline, events_);
   ++steps_;
@@ -367,6 +390,7 @@ void engine::finish() {
   // simulated instant the run ended at.
   sim_time t = finished_by_end_ && scenario_.to ? *scenario_.to : sim_now();
   if (scenario_.to && t > *scenario_.to) t = *scenario_.to;
+  if (stamp_) sink_.set_scheduled_send_us(unix_now_us());  // the final statuses: due now
   for (std::size_t i = 0; i < states_.size(); ++i) {
     const machine_state& ms = states_[i];
     if (ms.has_status && !ms.status_running && ms.status_mode == machines::operating_mode::offline)
@@ -437,8 +461,8 @@ void engine::resume() {
 void engine::set_speed(double speed) {
   if (scenario_.mode != time_mode::accelerated)
     throw control_error(control_error::code::conflict, "speed applies to accelerated mode only");
-  if (!(speed > 0) || !std::isfinite(speed))
-    throw control_error(control_error::code::invalid_argument, "speed must be > 0");
+  if (!(speed > 0) || !(speed <= max_speed))
+    throw control_error(control_error::code::invalid_argument, "speed must be within (0, 1e6]");
   pacer_.set_speed(speed, wall_now());
   scenario_.speed = speed;
   if (state_ == run_state::running) {

@@ -196,6 +196,8 @@ class engine {
   std::size_t step_due(machines::sim_time sim_now, pacer::wall_time wall, bool by_wall,
                        std::size_t budget, bool& blocked);
   void step_machine(std::size_t index, machines::sim_time deadline);
+  /// --stamp-send-time: tells the sink when the messages of a step at `deadline` were due.
+  void stamp_schedule(machines::sim_time deadline);
   void publish(std::size_t index, stream s, bool retain);
   void publish_status(std::size_t index, machines::sim_time t, bool running,
                       machines::operating_mode mode, double power_kw);
@@ -221,6 +223,10 @@ class engine {
   machines::sim_time sim_start_{};
   machines::sim_time cursor_{};  ///< latest deadline stepped
   pacer::wall_time wall_started_{};
+  /// CLOCK_REALTIME (µs) at wall_started_: maps the pacer's steady wall instants to the
+  /// Unix time that fs-sched-us carries.
+  std::int64_t unix_started_us_ = 0;
+  bool stamp_ = false;
   stream_counts published_{};
   std::uint64_t steps_ = 0;
   std::uint64_t overruns_ = 0;

@@ -4,7 +4,8 @@ namespace factorysim::sim {
 
 void memory_sink::publish(std::size_t machine, std::string_view topic, std::string_view payload,
                           bool retain) {
-  messages_.push_back({machine, std::string(topic), std::string(payload), retain});
+  messages_.push_back(
+      {machine, std::string(topic), std::string(payload), retain, scheduled_send_us_});
   ++accepted_;
 }
 

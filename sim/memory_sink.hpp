@@ -16,6 +16,7 @@ struct memory_message {
   std::string topic;
   std::string payload;
   bool retain = false;
+  std::int64_t scheduled_send_us = 0;  ///< set_scheduled_send_us before it (0 = never called)
 };
 
 class memory_sink final : public message_sink {
@@ -30,6 +31,7 @@ class memory_sink final : public message_sink {
   void publish(std::size_t machine, std::string_view topic, std::string_view payload,
                bool retain) override;
   void on_ready(std::function<void()> callback) override { on_ready_ = std::move(callback); }
+  void set_scheduled_send_us(std::int64_t unix_us) override { scheduled_send_us_ = unix_us; }
   void async_shutdown(std::chrono::milliseconds, std::function<void(bool)> done) override {
     shut_down_ = true;
     done(true);
@@ -47,6 +49,7 @@ class memory_sink final : public message_sink {
   std::size_t capacity_;
   std::vector<memory_message> messages_;
   std::uint64_t accepted_ = 0;
+  std::int64_t scheduled_send_us_ = 0;
   std::function<void()> on_ready_;
   bool started_ = false;
   bool shut_down_ = false;

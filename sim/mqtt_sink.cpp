@@ -2,6 +2,10 @@
 
 #include <algorithm>
 #include <boost/asio/steady_timer.hpp>
+#include <charconv>
+#include <stdexcept>
+
+#include "mqtt/codec.hpp"
 
 #include "sim/payload.hpp"
 
@@ -32,7 +36,17 @@ void write_session_status(std::string& out, machines::sim_time t, std::string_vi
 
 mqtt_sink::mqtt_sink(boost::asio::io_context& io, const scenarios::mqtt_settings& settings,
                      const std::vector<sink_machine>& machines, machines::sim_time start_time)
-    : io_(io), qos_(std::clamp(settings.qos, 0, 2)), start_time_(start_time) {
+    : io_(io),
+      qos_(std::clamp(settings.qos, 0, 2)),
+      start_time_(start_time),
+      stamp_(settings.stamp_send_time) {
+  if (stamp_ && settings.protocol_version != 5)
+    throw std::invalid_argument(
+        "--stamp-send-time needs MQTT 5 (user properties); this run uses MQTT 3.1.1");
+  if (stamp_ && settings.client != scenarios::mqtt_client_kind::native)
+    throw std::invalid_argument(
+        "--stamp-send-time needs the native MQTT client (mqtt.client: native); the "
+        "libmosquitto client does not carry user properties here");
   layout_ = plan_sessions(machines.size(),
                           static_cast<std::size_t>(std::max(0, settings.sessions_per_machine_limit)),
                           static_cast<std::size_t>(std::max(1, settings.shared_sessions)));
@@ -98,7 +112,7 @@ bool mqtt_sink::ready(std::size_t machine) const {
 void mqtt_sink::drain(session& s) {
   while (!s.pending.empty() && s.client->connected() && s.client->ready()) {
     pending_message& m = s.pending.front();
-    if (s.client->publish(m.topic, m.payload, qos_, m.retain))
+    if (send(s, m.topic, m.payload, m.retain, m.scheduled_send_us))
       ++accepted_;
     else
       ++errors_;
@@ -110,7 +124,7 @@ void mqtt_sink::publish(std::size_t machine, std::string_view topic, std::string
                         bool retain) {
   session& s = session_of(machine);
   if (s.pending.empty() && s.client->connected() && s.client->ready()) {
-    if (s.client->publish(topic, payload, qos_, retain))
+    if (send(s, topic, payload, retain, scheduled_send_us_))
       ++accepted_;
     else
       ++errors_;  // ready() said there was room: a real rejection (e.g. payload too large)
@@ -118,7 +132,29 @@ void mqtt_sink::publish(std::size_t machine, std::string_view topic, std::string
   }
   // The window filled up in the middle of a step: keep the rest until on_ready (bounded by
   // one step's messages, since the engine does not step a machine whose session is not ready).
-  s.pending.push_back({std::string(topic), std::string(payload), retain});
+  s.pending.push_back({std::string(topic), std::string(payload), retain, scheduled_send_us_});
+}
+
+namespace {
+void append_us_property(std::string& properties, std::string_view name, std::int64_t us) {
+  char digits[24];
+  const auto r = std::to_chars(digits, digits + sizeof digits, us);
+  mqtt::append_user_property(properties, name, std::string_view(digits, r.ptr));
+}
+}  // namespace
+
+bool mqtt_sink::send(session& s, std::string_view topic, std::string_view payload, bool retain,
+                     std::int64_t scheduled_send_us) {
+  if (!stamp_) return s.client->publish(topic, payload, qos_, retain);
+  // Sent = now, when the client takes it: any wait for the window (the pending queue) shows
+  // up as send delay, and latency measured from the scheduled time includes it.
+  const std::int64_t sent_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                                   std::chrono::system_clock::now().time_since_epoch())
+                                   .count();
+  properties_.clear();
+  append_us_property(properties_, "fs-sched-us", scheduled_send_us != 0 ? scheduled_send_us : sent_us);
+  append_us_property(properties_, "fs-sent-us", sent_us);
+  return s.client->publish_with_properties(topic, payload, qos_, retain, properties_);
 }
 
 void mqtt_sink::async_shutdown(std::chrono::milliseconds timeout, std::function<void(bool)> done) {

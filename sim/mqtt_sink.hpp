@@ -35,6 +35,8 @@ struct sink_machine {
 class mqtt_sink final : public message_sink {
  public:
   /// `start_time` stamps the last-will payloads (they are fixed when a session connects).
+  /// Throws std::invalid_argument when settings.stamp_send_time cannot be honoured (MQTT
+  /// 3.1.1 has no user properties; libmosquitto's client is not wired for them).
   mqtt_sink(boost::asio::io_context& io, const scenarios::mqtt_settings& settings,
             const std::vector<sink_machine>& machines, machines::sim_time start_time);
   ~mqtt_sink() override;
@@ -44,6 +46,7 @@ class mqtt_sink final : public message_sink {
   void publish(std::size_t machine, std::string_view topic, std::string_view payload,
                bool retain) override;
   void on_ready(std::function<void()> callback) override { on_ready_ = std::move(callback); }
+  void set_scheduled_send_us(std::int64_t unix_us) override { scheduled_send_us_ = unix_us; }
   void async_shutdown(std::chrono::milliseconds timeout, std::function<void(bool)> done) override;
   sink_counters counters() const override;
   void on_fatal(std::function<void(const std::string&)> callback) override {
@@ -57,6 +60,7 @@ class mqtt_sink final : public message_sink {
     std::string topic;
     std::string payload;
     bool retain;
+    std::int64_t scheduled_send_us = 0;  ///< stamping: kept until it is really sent
   };
   struct session {
     std::unique_ptr<publish_client> client;
@@ -71,6 +75,9 @@ class mqtt_sink final : public message_sink {
     return sessions_[machine % sessions_.size()];
   }
   void drain(session& s);
+  /// Hands one message to the client, stamped when the scenario asks for it.
+  bool send(session& s, std::string_view topic, std::string_view payload, bool retain,
+            std::int64_t scheduled_send_us);
 
   boost::asio::io_context& io_;
   int qos_;
@@ -82,6 +89,9 @@ class mqtt_sink final : public message_sink {
   std::uint64_t accepted_ = 0;
   std::uint64_t errors_ = 0;
   machines::sim_time start_time_;
+  bool stamp_ = false;
+  std::int64_t scheduled_send_us_ = 0;
+  std::string properties_;  ///< reused per stamped message
 };
 
 }  // namespace factorysim::sim

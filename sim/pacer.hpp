@@ -10,12 +10,17 @@
 
 namespace factorysim::sim {
 
+/// The fastest accelerated run (the scenario's `time.speed`, `--speed`, `PUT /speed` share it):
+/// a simulated year in 32 wall seconds, and far from where time arithmetic overflows.
+inline constexpr double max_speed = 1e6;
+
 class pacer {
  public:
   using wall_clock = std::chrono::steady_clock;
   using wall_time = wall_clock::time_point;
 
-  /// The simulated clock reads `sim_start` at wall instant `wall_start`.
+  /// The simulated clock reads `sim_start` at wall instant `wall_start`. Conversions saturate
+  /// (never wrap) whatever the speed, so the simulated clock cannot jump (issue 12).
   pacer(scenarios::time_mode mode, double speed, machines::sim_time sim_start,
         wall_time wall_start) noexcept;
 

@@ -13,6 +13,11 @@ class native_client final : public publish_client {
   bool publish(std::string_view topic, std::string_view payload, int qos, bool retain) override {
     return p_.publish(topic, payload, qos, retain);
   }
+  bool publish_with_properties(std::string_view topic, std::string_view payload, int qos,
+                               bool retain, std::string_view properties) override {
+    return p_.publish(topic, payload, qos, retain, properties);
+  }
+  bool supports_properties() const noexcept override { return true; }
   bool ready() const noexcept override { return p_.ready(); }
   bool connected() const noexcept override { return p_.connected(); }
   std::size_t in_flight() const noexcept override { return p_.in_flight(); }

@@ -24,6 +24,16 @@ class publish_client {
   virtual void start() = 0;
   virtual bool publish(std::string_view topic, std::string_view payload, int qos,
                        bool retain) = 0;
+  /// As publish, with an encoded MQTT 5 property list (mqtt/codec.hpp: append_user_property).
+  /// Only the native client carries it; the default refuses (counted as a publish error by
+  /// the caller), and mqtt_sink refuses stamping up front for clients without it.
+  virtual bool publish_with_properties(std::string_view topic, std::string_view payload,
+                                       int qos, bool retain, std::string_view properties) {
+    (void)topic, (void)payload, (void)qos, (void)retain, (void)properties;
+    return false;
+  }
+  /// True when publish_with_properties carries the properties.
+  virtual bool supports_properties() const noexcept { return false; }
   virtual bool ready() const noexcept = 0;
   virtual bool connected() const noexcept = 0;
   virtual std::size_t in_flight() const noexcept = 0;

@@ -32,6 +32,11 @@ class message_sink {
   virtual void start() = 0;
   /// True when the session that carries machine `machine` has room for one more step.
   virtual bool ready(std::size_t machine) const = 0;
+  /// In-band timing (`--stamp-send-time`, docs/topics.md): the scheduled send time of the
+  /// messages published after this call, in microseconds since the Unix epoch
+  /// (CLOCK_REALTIME). The engine calls it only when the scenario asks for stamps; sinks
+  /// that cannot carry it keep the default, which ignores it.
+  virtual void set_scheduled_send_us(std::int64_t unix_us) { (void)unix_us; }
   /// Takes one message of machine `machine`; never drops it for lack of room.
   virtual void publish(std::size_t machine, std::string_view topic, std::string_view payload,
                        bool retain) = 0;

@@ -124,10 +124,12 @@ BEGIN
 END $$;
 
 -- Partitions on plain PostgreSQL: <table>_pYYYYMMDD holds the UTC day [YYYY-MM-DD, +1 day).
--- Creates the missing days overlapping [p_from, p_to) for the four tables; rows that sat in
--- the DEFAULT partition for such a day are moved into it. Returns the number created.
--- On TimescaleDB chunks are created by inserts: returns 0.
-CREATE OR REPLACE FUNCTION ensure_partitions(p_from timestamptz, p_to timestamptz) RETURNS integer
+-- ensure_day_partitions(parent, from, to) creates the missing days of one range-partitioned
+-- table overlapping [p_from, p_to); rows that sat in its DEFAULT partition for such a day are
+-- moved into it. Returns the number created. Used for these tables and MANTIS's
+-- (docs/mantis.md).
+CREATE OR REPLACE FUNCTION ensure_day_partitions(p_parent regclass, p_from timestamptz, p_to timestamptz)
+RETURNS integer
 LANGUAGE plpgsql AS $$
 DECLARE
   parent text;
@@ -136,34 +138,46 @@ DECLARE
   part text;
   created integer := 0;
 BEGIN
+  SELECT n.nspname, c.relname INTO nsp, parent FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+   WHERE c.oid = p_parent;
+  day := date_trunc('day', p_from AT TIME ZONE 'UTC') AT TIME ZONE 'UTC';
+  WHILE day < p_to LOOP
+    part := parent || '_p' || to_char(day AT TIME ZONE 'UTC', 'YYYYMMDD');
+    IF to_regclass(format('%I.%I', nsp, part)) IS NULL THEN
+      -- CREATE ... PARTITION OF needs the parent exclusively anyway; taking it first, in the
+      -- order a COPY locks (parent, then partition), serialises concurrent creators without
+      -- a deadlock against writers. Writers wait for the (rare, daily) creation.
+      EXECUTE format('LOCK TABLE %I.%I IN ACCESS EXCLUSIVE MODE', nsp, parent);
+      IF to_regclass(format('%I.%I', nsp, part)) IS NULL THEN
+        EXECUTE format('CREATE TEMP TABLE factorysim_moved (LIKE %I.%I) ON COMMIT DROP', nsp, parent);
+        EXECUTE format('WITH moved AS (DELETE FROM %I.%I WHERE time >= $1 AND time < $2 RETURNING *) '
+                       'INSERT INTO factorysim_moved SELECT * FROM moved', nsp, parent || '_default')
+          USING day, day + interval '1 day';
+        EXECUTE format('CREATE TABLE %I.%I PARTITION OF %I.%I FOR VALUES FROM (%L) TO (%L)',
+                       nsp, part, nsp, parent, day, day + interval '1 day');
+        EXECUTE format('INSERT INTO %I.%I SELECT * FROM factorysim_moved', nsp, parent);
+        DROP TABLE factorysim_moved;
+        created := created + 1;
+      END IF;
+    END IF;
+    day := day + interval '1 day';
+  END LOOP;
+  RETURN created;
+END $$;
+
+-- The days overlapping [p_from, p_to) for the four tables; returns the number created.
+-- On TimescaleDB chunks are created by inserts: returns 0.
+CREATE OR REPLACE FUNCTION ensure_partitions(p_from timestamptz, p_to timestamptz) RETURNS integer
+LANGUAGE plpgsql AS $$
+DECLARE
+  parent text;
+  created integer := 0;
+BEGIN
   IF factorysim_backend() = 'timescaledb' OR p_to <= p_from THEN
     RETURN 0;
   END IF;
   FOREACH parent IN ARRAY ARRAY['energy_readings', 'production_data', 'environmental_data', 'health_truth'] LOOP
-    SELECT n.nspname INTO nsp FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-     WHERE c.oid = parent::regclass;
-    day := date_trunc('day', p_from AT TIME ZONE 'UTC') AT TIME ZONE 'UTC';
-    WHILE day < p_to LOOP
-      part := parent || '_p' || to_char(day AT TIME ZONE 'UTC', 'YYYYMMDD');
-      IF to_regclass(format('%I.%I', nsp, part)) IS NULL THEN
-        -- CREATE ... PARTITION OF needs the parent exclusively anyway; taking it first, in the
-        -- order a COPY locks (parent, then partition), serialises concurrent creators without
-        -- a deadlock against writers. Writers wait for the (rare, daily) creation.
-        EXECUTE format('LOCK TABLE %I.%I IN ACCESS EXCLUSIVE MODE', nsp, parent);
-        IF to_regclass(format('%I.%I', nsp, part)) IS NULL THEN
-          EXECUTE format('CREATE TEMP TABLE factorysim_moved (LIKE %I.%I) ON COMMIT DROP', nsp, parent);
-          EXECUTE format('WITH moved AS (DELETE FROM %I.%I WHERE time >= $1 AND time < $2 RETURNING *) '
-                         'INSERT INTO factorysim_moved SELECT * FROM moved', nsp, parent || '_default')
-            USING day, day + interval '1 day';
-          EXECUTE format('CREATE TABLE %I.%I PARTITION OF %I.%I FOR VALUES FROM (%L) TO (%L)',
-                         nsp, part, nsp, parent, day, day + interval '1 day');
-          EXECUTE format('INSERT INTO %I.%I SELECT * FROM factorysim_moved', nsp, parent);
-          DROP TABLE factorysim_moved;
-          created := created + 1;
-        END IF;
-      END IF;
-      day := day + interval '1 day';
-    END LOOP;
+    created := created + ensure_day_partitions(parent::regclass, p_from, p_to);
   END LOOP;
   RETURN created;
 END $$;

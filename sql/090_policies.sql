@@ -24,6 +24,35 @@ BEGIN
   END LOOP;
 END $$;
 
+-- Plain PostgreSQL: drops the daily partitions <table>_pYYYYMMDD of one table whose day
+-- ends at or before p_horizon, and the DEFAULT partition's older rows; returns the number of
+-- partitions dropped. Used for these tables and MANTIS's.
+CREATE OR REPLACE FUNCTION drop_day_partitions(p_parent regclass, p_horizon timestamptz) RETURNS integer
+LANGUAGE plpgsql AS $$
+DECLARE
+  part record;
+  dropped integer := 0;
+  def regclass;
+BEGIN
+  FOR part IN
+    SELECT c.oid::regclass AS rel, c.relname
+      FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+     WHERE i.inhparent = p_parent AND c.relname ~ '_p[0-9]{8}$'
+  LOOP
+    -- <table>_pYYYYMMDD holds [day, day + 1): drop once its end is at or before the horizon.
+    IF (to_date(right(part.relname, 8), 'YYYYMMDD')::timestamp AT TIME ZONE 'UTC') + interval '1 day' <= p_horizon THEN
+      EXECUTE format('DROP TABLE %s', part.rel);
+      dropped := dropped + 1;
+    END IF;
+  END LOOP;
+  SELECT i.inhrelid::regclass INTO def FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+   WHERE i.inhparent = p_parent AND c.relname ~ '_default$';
+  IF def IS NOT NULL THEN
+    EXECUTE format('DELETE FROM %s WHERE time < $1', def) USING p_horizon;
+  END IF;
+  RETURN dropped;
+END $$;
+
 -- Drops raw time-series data older than as_of - keep, on either backend: whole chunks on
 -- TimescaleDB (drop_chunks; the retention policy does the same daily), whole daily partitions
 -- plus old rows of the DEFAULT partitions on PostgreSQL. Records the horizon so that
@@ -35,7 +64,6 @@ LANGUAGE plpgsql AS $$
 DECLARE
   horizon timestamptz := as_of - keep;
   parent text;
-  part record;
   dropped integer := 0;
   n integer;
 BEGIN
@@ -44,18 +72,7 @@ BEGIN
       SELECT count(*) INTO n FROM drop_chunks(parent::regclass, older_than => horizon);
       dropped := dropped + n;
     ELSE
-      FOR part IN
-        SELECT c.oid::regclass AS rel, c.relname
-          FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
-         WHERE i.inhparent = parent::regclass AND c.relname ~ '_p[0-9]{8}$'
-      LOOP
-        -- <table>_pYYYYMMDD holds [day, day + 1): drop once its end is at or before the horizon.
-        IF (to_date(right(part.relname, 8), 'YYYYMMDD')::timestamp AT TIME ZONE 'UTC') + interval '1 day' <= horizon THEN
-          EXECUTE format('DROP TABLE %s', part.rel);
-          dropped := dropped + 1;
-        END IF;
-      END LOOP;
-      EXECUTE format('DELETE FROM %s WHERE time < $1', (parent || '_default')::regclass) USING horizon;
+      dropped := dropped + drop_day_partitions(parent::regclass, horizon);
     END IF;
   END LOOP;
   INSERT INTO factorysim_settings (key, value) VALUES ('raw_retention_horizon', horizon::text)

@@ -94,11 +94,25 @@ class control_fixture : public ::testing::Test {
     if (mode != scenarios::time_mode::backfill) engine->start();
   }
 
-  /// Sends one request; checks the error body shape of every 4xx/5xx.
+  /// Sends one request as curl would (Host 127.0.0.1:8089, JSON Content-Type on changes);
+  /// checks the error body shape of every 4xx/5xx.
   control::control_response call(const std::string& method, const std::string& target,
                                  const std::string& body = {},
                                  const std::string& authorization = {}) {
-    const control::control_response r = router->handle({method, target, authorization, body});
+    control::control_request request;
+    request.method = method;
+    request.target = target;
+    request.authorization = authorization;
+    request.body = body;
+    request.host = "127.0.0.1:8089";
+    if (method != "GET") request.content_type = "application/json";
+    return send(request);
+  }
+  /// Sends a request exactly as given.
+  control::control_response send(const control::control_request& request) {
+    const control::control_response r = router->handle(request);
+    const std::string& method = request.method;
+    const std::string& target = request.target;
     if (r.status >= 400) {
       const auto j = nlohmann::json::parse(r.body);
       EXPECT_TRUE(j.is_object() && j.contains("error") && j.contains("detail") &&

@@ -241,8 +241,8 @@ TEST_F(metrics_test, the_exposition_parses_and_matches_the_engine) {
   const auto id = engine->inject_fault(0, machines::fault_type::air_leak, 0.5, std::nullopt);
   (void)id;
   engine->advance_to(control_t0 + 31s);
-  router->handle({"GET", "/nope", "", ""});
-  const std::string text = router->handle({"GET", "/metrics", "", ""}).body;
+  call("GET", "/nope");
+  const std::string text = call("GET", "/metrics").body;
   exposition x;
   ASSERT_NO_THROW(x = parse_exposition(text)) << text;
 
@@ -306,7 +306,7 @@ TEST_F(metrics_test, promtool_accepts_the_exposition) {
   engine->advance_to(control_t0 + 20s);
   engine->inject_fault(0, machines::fault_type::spike, 0.5, 5s);
   engine->advance_to(control_t0 + 22s);
-  const std::string text = router->handle({"GET", "/metrics", "", ""}).body;
+  const std::string text = call("GET", "/metrics").body;
   const auto [rc, output] = promtool_check(text);
   EXPECT_EQ(rc, 0) << output << "\n" << text;
   EXPECT_EQ(output, "") << "promtool lint findings";

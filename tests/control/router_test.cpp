@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <limits>
 #include <set>
 #include <string>
 
@@ -151,8 +152,8 @@ TEST_F(router_test, malformed_and_mistyped_bodies_are_400_with_the_reason) {
       {"PUT", "/speed", "{}", "\"speed\" is required"},
       {"PUT", "/speed", R"({"speed":"fast"})", "must be a number, got a string"},
       {"PUT", "/speed", R"({"speed":true})", "must be a number, got a boolean"},
-      {"PUT", "/speed", R"({"speed":0})", "must be > 0"},
-      {"PUT", "/speed", R"({"speed":-3})", "must be > 0"},
+      {"PUT", "/speed", R"({"speed":0})", "must be within (0, 1000000]"},
+      {"PUT", "/speed", R"({"speed":-3})", "must be within (0, 1000000]"},
       {"PUT", "/speed", R"({"speed":2,"x":1})", "unknown key"},
       {"PATCH", m, "{}", "nothing to change"},
       {"PATCH", m, R"({"interval_s":"5"})", "must be a number"},
@@ -371,13 +372,15 @@ TEST_F(router_test, machines_list_and_detail_show_the_engine_state) {
   EXPECT_EQ(m["factory_id"], factory_a);
   EXPECT_EQ(m["enabled"], true);
   EXPECT_EQ(m["last_reading"]["time"], "2025-03-03T14:00:20.000Z");
-  EXPECT_DOUBLE_EQ(m["last_reading"]["energy"]["power_kw"].get<double>(), st.last->energy.power_kw);
-  EXPECT_DOUBLE_EQ(m["last_reading"]["environmental"]["pressure_bar"].get<double>(),
-                   st.last->environmental.pressure_bar);
+  // Rounded as the wire rounds (3 and 2 decimals; issue 12).
+  EXPECT_NEAR(m["last_reading"]["energy"]["power_kw"].get<double>(), st.last->energy.power_kw,
+              0.0005);
+  EXPECT_NEAR(m["last_reading"]["environmental"]["pressure_bar"].get<double>(),
+              st.last->environmental.pressure_bar, 0.005);
   EXPECT_FALSE(m["last_reading"]["environmental"].contains("cop"));  // a compressor has none
   EXPECT_EQ(m["totals"]["published"]["energy"], 20);
   EXPECT_EQ(m["totals"]["published"]["energy"], st.published[0]);
-  EXPECT_DOUBLE_EQ(m["totals"]["energy_total_kwh"].get<double>(), st.energy_total_kwh);
+  EXPECT_NEAR(m["totals"]["energy_total_kwh"].get<double>(), st.energy_total_kwh, 0.0005);
   EXPECT_EQ(m["next_deadline"], "2025-03-03T14:00:21.000Z");
   // Percent-encoded ids name the same machine.
   std::string encoded = std::string("/machines/") + compressor_id;
@@ -542,6 +545,161 @@ TEST_F(router_test, every_response_is_counted_by_status) {
   EXPECT_EQ(s.responses.at(404), 2u);
   router->count_response(503);
   EXPECT_EQ(router->stats().responses.at(503), 1u);
+}
+
+// Issue 12: `GET /%FF` was a 500 (an id echoed into JSON that cannot hold the byte).
+TEST_F(router_test, non_utf8_bytes_in_a_target_are_400_with_a_reason_issue_12) {
+  make();
+  for (const char* target :
+       {"/%FF", "/machines/%FF", "/machines/%FF/faults", "/machines/%C0%80", "/%ED%A0%80",
+        "/machines?factory_id=%FF", "/machines?%FE=1", "/health?x=%F4%90%80%80", "/\xff"}) {
+    const auto r = call("GET", target);
+    EXPECT_EQ(r.status, 400u) << target;
+    EXPECT_NE(json_of(r)["detail"].get<std::string>().find("UTF-8"), std::string::npos) << target;
+  }
+  // Well-formed UTF-8 is an ordinary unknown id.
+  EXPECT_EQ(call("GET", "/machines/%E2%82%AC").status, 404u);
+  EXPECT_EQ(call("GET", "/machines/%F0%9F%8F%AD/faults").status, 404u);
+}
+
+// Issue 12: `PUT /speed` took 1e300 and the simulated clock jumped to year 0.
+TEST_F(router_test, speed_is_bounded_to_a_million_issue_12) {
+  make();
+  engine->advance_to(control_t0 + 2s);
+  const double before = engine->status().speed;
+  for (const char* body :
+       {R"({"speed":1e300})", R"({"speed":1000001})", R"({"speed":1e999})", R"({"speed":-1e300})",
+        R"({"speed":0})", R"({"speed":-5})", R"({"speed":"NaN"})", R"({"speed":null})"}) {
+    const auto r = call("PUT", "/speed", body);
+    EXPECT_EQ(r.status, 400u) << body << ": " << r.body;
+    EXPECT_EQ(engine->status().speed, before) << body;
+  }
+  auto r = call("PUT", "/speed", R"({"speed":1000000})");
+  EXPECT_EQ(r.status, 200u) << r.body;
+  EXPECT_EQ(json_of(r)["speed"], 1e6);
+  EXPECT_GE(engine->sim_now(), control_t0);
+  EXPECT_THROW(engine->set_speed(1e300), sim::control_error);
+  EXPECT_THROW(engine->set_speed(std::numeric_limits<double>::infinity()), sim::control_error);
+}
+
+TEST_F(router_test, the_type_filter_accepts_what_the_yaml_accepts_issue_12) {
+  make();
+  auto r = call("GET", "/machines?type=conveyor");
+  ASSERT_EQ(r.status, 200u) << r.body;
+  EXPECT_EQ(json_of(r), json_of(call("GET", "/machines?type=motor")));
+  r = call("GET", "/machines?type=belt");
+  EXPECT_EQ(r.status, 400u);
+  EXPECT_NE(json_of(r)["detail"].get<std::string>().find("conveyor"), std::string::npos);
+  EXPECT_EQ(json_of(call("GET", "/machines?type=pump")).size(), 1u);
+}
+
+// Issue 12: the machine view showed 41.19999694824219 where the wire said 41.200.
+TEST_F(router_test, a_machines_last_reading_has_the_numbers_of_its_payloads_issue_12) {
+  make();
+  engine->advance_to(control_t0 + 5s);
+  const json m = json_of(call("GET", std::string("/machines/") + compressor_id));
+  const auto energy = on("factory/ctl/compressor-1/energy");
+  const auto production = on("factory/ctl/compressor-1/production");
+  const auto environmental = on("factory/ctl/compressor-1/environmental");
+  ASSERT_FALSE(energy.empty());
+  ASSERT_FALSE(environmental.empty());
+  std::size_t compared = 0;
+  const auto same = [&](const json& payload, const json& view) {
+    for (const auto& [key, value] : view.items()) {
+      if (!value.is_number_float() || !payload.contains(key)) continue;
+      EXPECT_EQ(value.get<double>(), payload[key].get<double>()) << key;
+      ++compared;
+    }
+  };
+  same(energy.back(), m["last_reading"]["energy"]);
+  same(production.back(), m["last_reading"]["production"]);
+  same(environmental.back(), m["last_reading"]["environmental"]);
+  EXPECT_GE(compared, 8u);
+  EXPECT_EQ(m["totals"]["energy_total_kwh"].get<double>(),
+            energy.back()["energy_total_kwh"].get<double>());
+}
+
+/// A request as a browser or a script would send it.
+control::control_request request_of(std::string method, std::string target, std::string host,
+                                    std::string content_type = {}, std::string origin = {}) {
+  control::control_request r;
+  r.method = std::move(method);
+  r.target = std::move(target);
+  r.host = std::move(host);
+  r.content_type = std::move(content_type);
+  r.origin = std::move(origin);
+  return r;
+}
+
+// Issue 12: any web page could POST /shutdown to 127.0.0.1 (CSRF) or read the API through a
+// name re-pointed at 127.0.0.1 (DNS rebinding).
+TEST_F(router_test, a_host_that_does_not_name_the_endpoint_is_421_issue_12) {
+  make();
+  for (const char* host :
+       {"evil.example", "evil.example:8089", "127.0.0.1.evil.example", "localhost.evil.example",
+        "10.1.2.3:8089", "[::2]:8089", "a b", ":8089", "127.0.0.1:80x"}) {
+    EXPECT_EQ(send(request_of("GET", "/status", host)).status, 421u) << host;
+    EXPECT_EQ(send(request_of("GET", "/nope", host)).status, 421u) << host;
+    EXPECT_EQ(send(request_of("POST", "/shutdown", host, "application/json")).status, 421u);
+  }
+  EXPECT_EQ(send(request_of("GET", "/status", "")).status, 400u);
+  for (const char* host : {"127.0.0.1", "127.0.0.1:8089", "localhost:8089", "LOCALHOST",
+                           "[::1]:8089", "127.3.4.5:1", "app.localhost:8089"})
+    EXPECT_EQ(send(request_of("GET", "/status", host)).status, 200u) << host;
+  EXPECT_EQ(engine->status().state, sim::run_state::running);
+
+  control::control_router_options o;
+  o.hosts.extra_hosts = {"192.0.2.7"};
+  make(scenarios::time_mode::accelerated, o);
+  EXPECT_EQ(send(request_of("GET", "/status", "192.0.2.7:8089")).status, 200u);
+  EXPECT_EQ(send(request_of("GET", "/status", "192.0.2.8:8089")).status, 421u);
+  o.hosts.any_ip_literal = true;
+  make(scenarios::time_mode::accelerated, o);
+  EXPECT_EQ(send(request_of("GET", "/status", "192.0.2.8:8089")).status, 200u);
+  EXPECT_EQ(send(request_of("GET", "/status", "[2001:db8::1]:8089")).status, 200u);
+  EXPECT_EQ(send(request_of("GET", "/status", "plant.example:8089")).status, 421u);
+}
+
+TEST_F(router_test, a_foreign_origin_is_403_issue_12) {
+  make();
+  const std::string stop = std::string(R"({"machine_ids":[")") + compressor_id + "\"]}";
+  for (const char* origin : {"http://evil.example", "https://evil.example:8089", "null", "file://",
+                             "http://127.0.0.1.evil.example", "http://127.0.0.1/x"}) {
+    auto req = request_of("POST", "/stop", "127.0.0.1:8089", "application/json", origin);
+    req.body = stop;
+    EXPECT_EQ(send(req).status, 403u) << origin;
+    EXPECT_EQ(send(request_of("GET", "/status", "127.0.0.1:8089", "", origin)).status, 403u);
+  }
+  EXPECT_TRUE(engine->machine(0).enabled);
+  for (const char* origin : {"http://127.0.0.1:8089", "http://localhost:3000", "http://[::1]"}) {
+    EXPECT_EQ(send(request_of("GET", "/status", "127.0.0.1:8089", "", origin)).status, 200u)
+        << origin;
+  }
+}
+
+TEST_F(router_test, a_change_without_a_json_content_type_is_415_issue_12) {
+  make();
+  const std::string stop = std::string(R"({"machine_ids":[")") + compressor_id + "\"]}";
+  // What an HTML form or a no-cors fetch() can send cross-site without a preflight.
+  for (const char* type : {"", "text/plain", "application/x-www-form-urlencoded",
+                           "multipart/form-data; boundary=x", "application/jsonx"}) {
+    auto req = request_of("POST", "/stop", "127.0.0.1:8089", type);
+    req.body = stop;
+    EXPECT_EQ(send(req).status, 415u) << type;
+    EXPECT_EQ(send(request_of("POST", "/shutdown", "127.0.0.1", type)).status, 415u) << type;
+    EXPECT_EQ(send(request_of("DELETE", std::string("/machines/") + pump_id + "/faults",
+                              "127.0.0.1", type))
+                  .status,
+              415u);
+  }
+  EXPECT_TRUE(engine->machine(0).enabled);
+  EXPECT_EQ(engine->status().state, sim::run_state::running);
+  auto req = request_of("POST", "/stop", "127.0.0.1:8089", "Application/JSON; charset=utf-8");
+  req.body = stop;
+  EXPECT_EQ(send(req).status, 200u);
+  EXPECT_FALSE(engine->machine(0).enabled);
+  // Reading needs no Content-Type.
+  EXPECT_EQ(send(request_of("GET", "/status", "127.0.0.1")).status, 200u);
 }
 
 }  // namespace

@@ -371,6 +371,54 @@ TEST_F(control_api, bad_requests_get_their_status_and_publishing_goes_on) {
   EXPECT_EQ(rc, 0) << metrics.body;
 }
 
+// Issue 12: what another web page can make a browser send to the real binary. A form POST
+// (text/plain, a foreign Origin), a rebinding name in Host, and `GET /%FF` (was a 500).
+TEST_F(control_api, browser_requests_from_other_sites_change_nothing_issue_12) {
+  using headers = std::vector<std::pair<std::string, std::string>>;
+  const headers auth{{"Authorization", "Bearer " + token}};
+  const auto with = [&](headers h) {
+    h.insert(h.end(), auth.begin(), auth.end());
+    return h;
+  };
+  struct refused {
+    std::string method, target;
+    headers extra;
+    int status;
+  };
+  const std::vector<refused> cases = {
+      {"POST", "/shutdown", with({{"Content-Type", "text/plain"}}), 415},
+      {"POST", "/shutdown", with({{"Content-Type", "application/x-www-form-urlencoded"}}), 415},
+      {"POST", "/shutdown",
+       with({{"Content-Type", "application/json"}, {"Origin", "http://evil.example"}}), 403},
+      {"GET", "/status", {{"Origin", "null"}}, 403},
+  };
+  for (const auto& c : cases) {
+    const auto r =
+        factorysim::test::http_request("127.0.0.1", port_, c.method, c.target, {}, c.extra);
+    EXPECT_EQ(r.status, c.status) << c.method << ' ' << c.target << " -> " << r.body;
+    EXPECT_TRUE(json::parse(r.body).contains("detail")) << r.body;
+  }
+  // A rebinding name: the same socket, but Host says evil.example.
+  http_connection c("127.0.0.1", port_);
+  c.send_raw("GET /status HTTP/1.1\r\nHost: evil.example:" + std::to_string(port_) + "\r\n\r\n");
+  auto r = c.read_response();
+  EXPECT_EQ(r.status, 421) << r.body;
+  EXPECT_EQ(json::parse(r.body)["error"], "misdirected_request");
+  c.send_raw("GET /%FF HTTP/1.1\r\nHost: localhost\r\n\r\n");
+  r = c.read_response();
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_EQ(json::parse(r.body)["error"], "bad_request");
+  c.send_raw("GET /machines/%FF HTTP/1.1\r\nHost: localhost\r\n\r\n");
+  EXPECT_EQ(c.read_response().status, 400);
+  // Still running and publishing; the same requests from a script work.
+  const auto st = json::parse(send("GET", "/status").body);
+  EXPECT_EQ(st["state"], "running");
+  const std::size_t energy = count_on(compressor_topic + "/energy");
+  ASSERT_TRUE(wait_for_topic_count(compressor_topic + "/energy", energy + 5, 20s));
+  EXPECT_EQ(send("PUT", "/speed", R"({"speed":1e300})").status, 400);
+  EXPECT_EQ(send("PUT", "/speed", R"({"speed":120})").status, 200);
+}
+
 TEST_F(control_api, fifty_idle_clients_do_not_stall_publishing) {
   std::vector<std::unique_ptr<http_connection>> idle;
   for (int i = 0; i < 50; ++i)

@@ -118,8 +118,10 @@ TEST(control_server, expect_100_continue_is_answered_before_the_body) {
   live l;
   http_connection c("127.0.0.1", l.port());
   const std::string body = R"({"speed": 20})";
-  c.send_raw("PUT /speed HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: " +
-             std::to_string(body.size()) + "\r\n\r\n");
+  c.send_raw(
+      "PUT /speed HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nExpect: "
+      "100-continue\r\nContent-Length: " +
+      std::to_string(body.size()) + "\r\n\r\n");
   EXPECT_EQ(c.read_response().status, 100);  // before the body was sent
   c.send_raw(body);
   const auto r = c.read_response();
@@ -128,7 +130,8 @@ TEST(control_server, expect_100_continue_is_answered_before_the_body) {
   // Too large: 413 instead of 100, and the body is never needed.
   http_connection big("127.0.0.1", l.port());
   big.send_raw(
-      "PUT /speed HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 999999\r\n\r\n");
+      "PUT /speed HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nExpect: "
+      "100-continue\r\nContent-Length: 999999\r\n\r\n");
   EXPECT_EQ(big.read_response().status, 413);
 }
 
@@ -141,7 +144,7 @@ TEST(control_server, limits_are_enforced_while_reading) {
     // The head announces too much: 413 before the body is read, then the connection closes.
     http_connection c("127.0.0.1", l.port());
     c.send_raw(
-        "POST /stop HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        "POST /stop HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
         "Content-Length: 100000\r\n\r\n" +
         std::string(4000, ' '));
     const auto r = c.read_response();
@@ -151,7 +154,8 @@ TEST(control_server, limits_are_enforced_while_reading) {
   }
   {
     http_connection c("127.0.0.1", l.port());
-    c.send_raw("GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(4096, 'a') + "\r\n\r\n");
+    c.send_raw("GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: " + std::string(4096, 'a') +
+               "\r\n\r\n");
     EXPECT_EQ(c.read_response().status, 431);
   }
   {
@@ -183,6 +187,7 @@ TEST(control_server, the_token_is_checked_over_the_wire) {
 TEST(control_server, idle_and_slow_clients_are_timed_out) {
   control::control_server_options so;
   so.read_timeout = 300ms;
+  so.header_timeout = 300ms;
   live l(so);
   http_connection idle("127.0.0.1", l.port());
   http_connection slow("127.0.0.1", l.port());
@@ -204,10 +209,11 @@ TEST(control_server, connections_over_the_cap_get_503_and_a_freed_slot_is_reused
   }
   {
     http_connection extra("127.0.0.1", l.port());
-    extra.send_raw("GET /health HTTP/1.1\r\nHost: x\r\n\r\n");
+    extra.send_raw("GET /status HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
     const auto r = extra.read_response();
     EXPECT_EQ(r.status, 503);
     EXPECT_EQ(json::parse(r.body)["error"], "service_unavailable");
+    EXPECT_TRUE(extra.wait_closed(10s));
   }
   held.pop_back();  // the server sees the close and frees the slot
   EXPECT_TRUE(eventually([&] {
@@ -225,6 +231,83 @@ TEST(control_server, connections_over_the_cap_get_503_and_a_freed_slot_is_reused
   }));
 }
 
+// Issue 12: 256 idle sockets locked out every client, /health included.
+TEST(control_server, health_is_answered_when_idle_sockets_fill_the_cap_issue_12) {
+  control::control_server_options so;
+  so.max_connections = 12;
+  so.max_connections_per_client = 4;
+  live l(so);
+  // Three other clients (127.0.0.2..4) fill the global cap with idle sockets, within their
+  // own caps. The server accepts in connection order, so they are in before the probes below.
+  std::vector<std::unique_ptr<http_connection>> idle;
+  for (int k = 0; k < 12; ++k)
+    idle.push_back(std::make_unique<http_connection>("127.0.0.1", l.port(), 10s,
+                                                     "127.0.0." + std::to_string(2 + k / 4)));
+  // A monitor from yet another address: /health answers (and the connection is closed),
+  // anything else is 503 with a reason.
+  for (int i = 0; i < 3; ++i) {
+    http_connection probe("127.0.0.1", l.port(), 10s, "127.0.0.5");
+    const auto r = probe.request("GET", "/health");
+    EXPECT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(json::parse(r.body)["status"], "ok");
+    EXPECT_TRUE(probe.wait_closed(10s));
+  }
+  http_connection other("127.0.0.1", l.port(), 10s, "127.0.0.5");
+  const auto r = other.request("GET", "/machines");
+  EXPECT_EQ(r.status, 503);
+  EXPECT_NE(json::parse(r.body)["detail"].get<std::string>().find("/health"), std::string::npos);
+  // The idle sockets are still open and are served when they speak.
+  EXPECT_EQ(idle.front()->request("GET", "/status").status, 200);
+}
+
+TEST(control_server, a_client_over_its_own_cap_is_refused_with_429_issue_12) {
+  control::control_server_options so;
+  so.max_connections_per_client = 4;
+  live l(so);
+  std::vector<std::unique_ptr<http_connection>> held;
+  for (int i = 0; i < 4; ++i) {
+    held.push_back(std::make_unique<http_connection>("127.0.0.1", l.port(), 10s, "127.0.0.2"));
+    EXPECT_EQ(held.back()->request("GET", "/health").status, 200);
+  }
+  {
+    http_connection extra("127.0.0.1", l.port(), 10s, "127.0.0.2");
+    const auto r = extra.read_response();  // answered without asking
+    EXPECT_EQ(r.status, 429);
+    EXPECT_EQ(json::parse(r.body)["error"], "too_many_requests");
+    EXPECT_NE(json::parse(r.body)["detail"].get<std::string>().find("127.0.0.2"),
+              std::string::npos);
+    EXPECT_TRUE(extra.wait_closed(10s));
+  }
+  // Other clients are not affected, and a freed slot is the client's again.
+  EXPECT_EQ(
+      http_connection("127.0.0.1", l.port(), 10s, "127.0.0.3").request("GET", "/status").status,
+      200);
+  held.pop_back();
+  EXPECT_TRUE(eventually([&] {
+    try {
+      return http_connection("127.0.0.1", l.port(), 10s, "127.0.0.2")
+                 .request("GET", "/health")
+                 .status == 200;
+    } catch (const std::exception&) {
+      return false;
+    }
+  }));
+  const auto s = json::parse(l.get("/status").body);
+  EXPECT_GE(s["control"]["connections_refused"].get<int>(), 1);
+}
+
+TEST(control_server, an_idle_connection_is_closed_after_the_header_timeout_issue_12) {
+  control::control_server_options so;
+  so.header_timeout = 300ms;  // the whole-request limit stays at 15 s
+  live l(so);
+  http_connection idle("127.0.0.1", l.port());
+  EXPECT_EQ(idle.request("GET", "/health").status, 200);  // and then idle on keep-alive
+  EXPECT_TRUE(idle.wait_closed(10s));
+  http_connection trickle("127.0.0.1", l.port());
+  trickle.send_raw("GET /health HTTP/1.1\r\nHost: 127.");  // never the end of the head
+  EXPECT_TRUE(trickle.wait_closed(10s));
+}
+
 TEST(control_server, fifty_idle_clients_do_not_stall_publishing) {
   live l;
   std::vector<std::unique_ptr<http_connection>> idle;
@@ -239,7 +322,7 @@ TEST(control_server, fifty_idle_clients_do_not_stall_publishing) {
   for (int i = 0; i < 50; ++i) {
     auto& c = *idle[static_cast<std::size_t>(i)];
     if (i < 25) {
-      c.send_raw("Host: x\r\n\r\n");
+      c.send_raw("Host: 127.0.0.1\r\n\r\n");
       EXPECT_EQ(c.read_response().status, 200);
     } else {
       EXPECT_EQ(c.request("GET", "/health").status, 200);

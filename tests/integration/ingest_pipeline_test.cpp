@@ -267,8 +267,11 @@ TEST_F(ingest_pipeline, rows_equal_messages_per_table) {
   EXPECT_EQ(query_value(db_, "SELECT array_to_string(signals, ',') || ' ' || severity FROM anomalies"
                              " WHERE fault_id = 3"),
             "vibration_mm_s,power_kw critical");
+  // More received than published means the broker delivered some twice (QoS 1 allows it on a
+  // reconnect of either side); seen once under heavy load, cause not yet found: the broker's
+  // log (connections, disconnects) is printed to find it.
   EXPECT_NE(ingest_->log().find("received " + std::to_string(expected)), std::string::npos)
-      << ingest_->log();
+      << ingest_->log() << "\nbroker log:\n" << broker_->log();
 }
 
 TEST_F(ingest_pipeline, redelivered_messages_are_not_duplicated) {

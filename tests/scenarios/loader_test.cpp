@@ -631,3 +631,79 @@ TEST(load_options, replicas_replace_every_entrys_count) {
   EXPECT_THROW(fs::load_scenario(source_dir + "/scenarios/load-test.yaml", o),
                std::invalid_argument);
 }
+
+namespace {
+
+/// One machine of `replicas` replicas, then `aliases` YAML aliases of that same entry.
+std::string aliased_replicas(int replicas, int aliases) {
+  std::string y = R"(name: bomb
+seed: 1
+time:
+  mode: backfill
+  from: 2024-06-03T08:00:00Z
+  to: 2024-06-03T09:00:00Z
+factories:
+  - id: 11111111-1111-1111-1111-111111111111
+    name: F
+    timezone: UTC
+machines:
+  - &m
+    id: c0000000-0000-0000-0000-000000000001
+    type: compressor
+    rated_power_kw: 30
+    topic: f/c
+    replicas: )" + std::to_string(replicas) +
+                  "\n";
+  for (int i = 0; i < aliases; ++i) y += "  - *m\n";
+  return y;
+}
+
+}  // namespace
+
+// Issue 12: a 4 KB file (one machine of 100,000 replicas aliased 19 times) made `validate`
+// allocate 1.5 GB for 19 s. The total is checked before expanding, with a position.
+TEST(load_options, the_total_machine_count_is_bounded_before_expanding_issue_12) {
+  const std::string yaml = aliased_replicas(100000, 19);
+  ASSERT_LT(yaml.size(), 4096u);
+  std::vector<fs::scenario_problem> problems;
+  try {
+    fs::parse_scenario(yaml, "bomb.yaml");
+    FAIL() << "a scenario of 2,000,000 machines was accepted";
+  } catch (const fs::scenario_error& e) {
+    problems = e.problems();
+  }
+  const auto limit = std::find_if(problems.begin(), problems.end(), [](const auto& p) {
+    return p.message.find("limit is 100000") != std::string::npos;
+  });
+  ASSERT_NE(limit, problems.end());
+  EXPECT_EQ(limit->file, "bomb.yaml");
+  EXPECT_EQ(limit->path, "machines[1].replicas");
+  EXPECT_EQ(limit->line, 17);  // the anchored entry's `replicas:`, which the alias repeats
+  EXPECT_GT(limit->column, 0);
+  EXPECT_NE(limit->message.find("200000"), std::string::npos) << limit->to_string();
+  EXPECT_NE(limit->message.find("--max-machines"), std::string::npos);
+  // Reported once, not once per alias.
+  EXPECT_EQ(
+      std::count_if(problems.begin(), problems.end(),
+                    [](const auto& p) { return p.message.find("limit is") != std::string::npos; }),
+      1);
+
+  // The option moves the limit; exactly at it is fine.
+  fs::load_options o;
+  o.max_machines = 5;
+  EXPECT_EQ(fs::parse_scenario(aliased_replicas(5, 0), "ok.yaml", o).machines.size(), 5u);
+  try {
+    fs::parse_scenario(aliased_replicas(6, 0), "small.yaml", o);
+    FAIL() << "6 machines passed a limit of 5";
+  } catch (const fs::scenario_error& e) {
+    EXPECT_NE(e.problems().front().to_string().find("small.yaml:17:"), std::string::npos)
+        << e.problems().front().to_string();
+  }
+  o.replicas = 6;  // `--replicas 6` on a file that says 1: positioned at the entry
+  try {
+    fs::parse_scenario(aliased_replicas(1, 0), "small.yaml", o);
+    FAIL() << "--replicas 6 passed a limit of 5";
+  } catch (const fs::scenario_error& e) {
+    EXPECT_EQ(e.problems().front().path, "machines[0].replicas");
+  }
+}

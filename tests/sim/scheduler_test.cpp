@@ -1,12 +1,14 @@
 // The deadline heap and the pacer: pure, driven by hand, never sleeping.
+#include "sim/scheduler.hpp"
+
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <limits>
 #include <map>
 #include <vector>
 
 #include "sim/pacer.hpp"
-#include "sim/scheduler.hpp"
 
 namespace {
 
@@ -130,3 +132,27 @@ TEST(pacer, backfill_is_never_paced) {
 }
 
 }  // namespace
+
+// Issue 12: PUT /speed 1e300 sent the simulated clock to year 0 (a double -> integer cast out
+// of range). The conversions saturate: whatever the speed, time never runs backwards.
+TEST(pacer, absurd_speeds_saturate_instead_of_wrapping_issue_12) {
+  const auto w0 = pacer::wall_time{} + 1000s;
+  for (const double speed : {1e300, 1e19, std::numeric_limits<double>::max()}) {
+    pacer p(time_mode::accelerated, 10, t0, w0);
+    p.set_speed(speed, w0);
+    for (const std::chrono::nanoseconds dt :
+         {1ns, 1'000'000ns, 1'000'000'000ns, 3600'000'000'000ns}) {
+      const auto t = p.sim_at(w0 + dt);
+      EXPECT_GE(t, t0) << speed << " after " << dt.count() << " ns";
+    }
+    EXPECT_GE(p.sim_at(w0 + 2s), p.sim_at(w0 + 1s)) << speed;
+    // The way back: a deadline far ahead is not reached before the start instant.
+    EXPECT_GE(p.wall_at(t0 + 1000h), w0) << speed;
+    EXPECT_GE(p.wall_at(sim_time::max()), w0) << speed;
+  }
+  // Tiny speeds: a deadline far ahead is far ahead, not in the past.
+  pacer slow(time_mode::accelerated, 10, t0, w0);
+  slow.set_speed(1e-300, w0);
+  EXPECT_GE(slow.wall_at(t0 + 1s), w0);
+  EXPECT_EQ(slow.sim_at(w0 + 3600s), t0);
+}

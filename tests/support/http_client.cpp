@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -30,10 +31,20 @@ std::string lower(std::string s) {
 }  // namespace
 
 http_connection::http_connection(const std::string& host, int port,
-                                 std::chrono::milliseconds timeout)
+                                 std::chrono::milliseconds timeout, const std::string& source)
     : host_(host) {
   fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd_ < 0) throw std::runtime_error(std::string("socket: ") + std::strerror(errno));
+  if (!source.empty()) {
+    sockaddr_in from{};
+    from.sin_family = AF_INET;
+    if (::inet_pton(AF_INET, source.c_str(), &from.sin_addr) != 1 ||
+        ::bind(fd_, reinterpret_cast<const sockaddr*>(&from), sizeof from) != 0) {
+      const int err = errno;
+      ::close(fd_);
+      throw std::runtime_error("bind to " + source + ": " + std::strerror(err));
+    }
+  }
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(static_cast<std::uint16_t>(port));
@@ -131,10 +142,16 @@ http_response http_connection::request(
     const std::vector<std::pair<std::string, std::string>>& headers,
     std::chrono::milliseconds timeout) {
   std::string req = method + " " + target + " HTTP/1.1\r\nHost: " + host_ + "\r\n";
-  for (const auto& [name, value] : headers) req += name + ": " + value + "\r\n";
-  if (!body.empty() || method == "POST" || method == "PUT" || method == "PATCH")
-    req +=
-        "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
+  bool typed = false;
+  for (const auto& [name, value] : headers) {
+    req += name + ": " + value + "\r\n";
+    typed = typed || strcasecmp(name.c_str(), "Content-Type") == 0;
+  }
+  // As curl -H 'Content-Type: application/json' does; the control API needs it on changes.
+  const bool changes =
+      method == "POST" || method == "PUT" || method == "PATCH" || method == "DELETE";
+  if ((!body.empty() || changes) && !typed) req += "Content-Type: application/json\r\n";
+  if (!body.empty() || changes) req += "Content-Length: " + std::to_string(body.size()) + "\r\n";
   req += "\r\n" + body;
   if (!send_raw(req)) throw std::runtime_error("the server closed the connection");
   return read_response(timeout);

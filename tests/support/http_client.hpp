@@ -22,9 +22,11 @@ struct http_response {
 /// One TCP connection to host:port (keep-alive capable).
 class http_connection {
  public:
-  /// Connects; throws std::runtime_error on failure.
+  /// Connects, from the loopback address `source` when given (e.g. 127.0.0.2, to play
+  /// another client); throws std::runtime_error on failure.
   http_connection(const std::string& host, int port,
-                  std::chrono::milliseconds timeout = std::chrono::seconds(10));
+                  std::chrono::milliseconds timeout = std::chrono::seconds(10),
+                  const std::string& source = {});
   ~http_connection();
   http_connection(const http_connection&) = delete;
   http_connection& operator=(const http_connection&) = delete;
