@@ -1175,7 +1175,10 @@ json run_bench(const bench_options& options) {
       {"committed_rows_per_s",
        ratio(tp.value("committed_rows_per_s", json()), rtp.value("received_per_s", json()))},
       {"received_per_s",
-       ratio(tp.value("received_per_s", json()), rtp.value("received_per_s", json()))}};
+       ratio(tp.value("received_per_s", json()), rtp.value("received_per_s", json()))},
+      {"max_sustainable_rate",
+       ratio(report["results"].value("/max_sustainable/rate_per_s"_json_pointer, json()),
+             rr.value("/max_sustainable/rate_per_s"_json_pointer, json()))}};
   if (!ref_report.at("results").at("errors").empty())
     for (const auto& e : ref_report.at("results").at("errors"))
       report["results"]["errors"].push_back("reference: " + e.get<std::string>());
