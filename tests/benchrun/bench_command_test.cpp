@@ -316,6 +316,38 @@ TEST(bench_command, find_max_steps_up_until_a_step_fails_and_reports_the_last_th
   EXPECT_EQ(report.at("results").at("accounting").at("lost"), 0);
 }
 
+TEST(bench_command, a_profile_s_ramp_is_followed_by_changing_the_simulator_s_speed) {
+  temp_dir dir;
+  const std::string file = dir.path + "/ramp.yaml";
+  std::ifstream src(std::string(FACTORYSIM_SOURCE_DIR) + "/scenarios/bench.yaml");
+  std::string text((std::istreambuf_iterator<char>(src)), std::istreambuf_iterator<char>());
+  const auto from = text.find("bench:\n"), to = text.find("factories:");
+  text.replace(from, to - from,
+               "bench:\n  warmup: 0s\n  machines: 100\n  profile:\n    - {rate: 600, for: 2s}\n"
+               "    - {ramp_to: 3000, for: 3s}\n");
+  std::ofstream(file) << text;
+  const auto r = run_factorysim_child(
+      {"bench", file, "--no-ingest", "--no-progress", "--json", dir.path + "/r.json"},
+      with_timeout(120));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const json report = read_json(dir.path + "/r.json");
+  EXPECT_TRUE(report.at("results").at("errors").empty()) << report.at("results").at("errors");
+  const json& timeline = report.at("results").at("timeline");
+  ASSERT_GE(timeline.size(), 5u);
+  // Second 1 holds the step; the ramp's seconds rise towards 3,000, and the speed that
+  // bench set with PUT /speed rose with them (base rate: 100 machines x 3 streams = 300/s).
+  EXPECT_DOUBLE_EQ(timeline.at(0).at("target_rate_per_s").get<double>(), 600);
+  double last_target = 0, last_speed = 0;
+  for (std::size_t i = 2; i < timeline.size(); ++i) {
+    EXPECT_GE(timeline[i].at("target_rate_per_s").get<double>(), last_target);
+    last_target = timeline[i].at("target_rate_per_s").get<double>();
+    last_speed = timeline[i].at("speed").get<double>();
+  }
+  EXPECT_GT(last_target, 1500);
+  EXPECT_GT(last_speed, 5.0);
+  EXPECT_EQ(report.at("results").at("accounting").at("lost"), 0);
+}
+
 TEST(bench_command, broker_only_counts_every_message_at_a_reference_subscriber) {
   temp_dir dir;
   const auto r = run_factorysim_child(
