@@ -368,6 +368,16 @@ json run_single(const bench_options& o_in) {
   }();
   const double load_s = o.find_max ? 0 : profile.duration_s();
 
+  // The user's services are checked before anything is made: a bad address leaves nothing.
+  if (o.mqtt_host && !tcp_accepts(*o.mqtt_host, *o.mqtt_port))
+    throw std::runtime_error("cannot reach the MQTT broker at " + *o.mqtt_host + ":" +
+                             std::to_string(*o.mqtt_port) + " (--mqtt-host/--mqtt-port)");
+  if (o.db && !o.no_ingest) {
+    const std::string probe =
+        o.db->find("://") != std::string::npos ? *o.db : *o.db + " connect_timeout=5";
+    if (PQping(probe.c_str()) != PQPING_OK)
+      throw std::runtime_error("cannot reach the database (--db " + *o.db + ")");
+  }
   const std::string exe = self_executable();
   const std::string work = make_work_dir("factorysim-bench");
   std::cerr << "bench: " << scenario.name << " (" << o.scenario << "), " << rate.machines
