@@ -57,7 +57,7 @@ struct series {
 /// A line chart: x and y axes with min/max labels, one <path> per series (points as M/L).
 std::string line_chart(const std::string& id, const std::string& title, const std::string& y_unit,
                        const std::vector<series>& all, bool log_x = false) {
-  const double w = 720, h = 260, left = 64, right = 16, top = 28, bottom = 36;
+  const double w = 720, h = 270, left = 64, right = 16, top = 42, bottom = 36;
   double x0 = INFINITY, x1 = -INFINITY, y1 = 0;
   for (const auto& s : all)
     for (const auto& [x, y] : s.points) {
@@ -88,7 +88,7 @@ std::string line_chart(const std::string& id, const std::string& title, const st
     o << "<text x=\"" << w - right - 60 << "\" y=\"" << h - 18 << "\" class=\"axis\">"
       << (log_x ? "p" + num(100 * (1 - std::pow(10, -x1))) : num(x1) + " s") << "</text>";
   }
-  double legend_x = left + 220;
+  double legend_x = left;  // legend on its own line under the title
   for (const auto& s : all) {
     if (s.points.empty()) continue;
     o << "<path class=\"series\" data-points=\"" << s.points.size() << "\" fill=\"none\" stroke=\""
@@ -101,7 +101,7 @@ std::string line_chart(const std::string& id, const std::string& title, const st
       first = false;
     }
     o << "\"/>";
-    o << "<text x=\"" << legend_x << "\" y=\"16\" fill=\"" << s.color << "\" class=\"axis\">"
+    o << "<text x=\"" << legend_x << "\" y=\"32\" fill=\"" << s.color << "\" class=\"axis\">"
       << escape(s.name) << "</text>";
     legend_x += 9.0 * static_cast<double>(s.name.size()) + 16;
   }

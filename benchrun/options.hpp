@@ -31,6 +31,7 @@ struct bench_options {
   std::optional<std::string> json_file;
   std::optional<std::string> html_file;
   double drain_timeout_s = 120;  ///< after the load: wait this long for the rows
+  bool stamp_send_time = true;   ///< false: run without in-band timing (its cost)
   bool keep_work_dir = false;
   bool progress = true;
   std::string factorysim_version;  ///< "factorysim 0.1.0 (commit abc)", from cli/

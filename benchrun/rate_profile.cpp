@@ -54,9 +54,10 @@ double positive_number(const std::string& file, const YAML::Node& n, const std::
   return v;
 }
 
-double duration_s(const std::string& file, const YAML::Node& n, const std::string& path) {
+double duration_s(const std::string& file, const YAML::Node& n, const std::string& path,
+                  bool zero_allowed = false) {
   const auto d = n.IsScalar() ? scenarios::parse_duration(n.Scalar()) : std::nullopt;
-  if (!d || d->count() <= 0)
+  if (!d || d->count() < 0 || (d->count() == 0 && !zero_allowed))
     fail(file, n, path,
          "must be a duration such as 60s or 2m, got " +
              (n.IsScalar() ? n.Scalar() : std::string("a non-scalar")));
@@ -85,7 +86,7 @@ bench_section read_bench_section(const std::string& file) {
     const double v = positive_number(file, m, "bench.machines");
     out.machines = static_cast<std::size_t>(v);
   }
-  if (const auto w = b["warmup"]) out.warmup_s = duration_s(file, w, "bench.warmup");
+  if (const auto w = b["warmup"]) out.warmup_s = duration_s(file, w, "bench.warmup", true);
   if (const auto p = b["profile"]) {
     if (!p.IsSequence() || p.size() == 0)
       fail(file, p, "bench.profile", "must be a non-empty list of {rate|ramp_to, for}");

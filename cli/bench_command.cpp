@@ -29,6 +29,7 @@ struct bench_args {
   std::string old_file, new_file;
   std::string tolerance = "5%";
   std::optional<std::string> rate;
+  bool no_stamp = false;
 };
 
 bool write_text(const std::string& path, const std::string& text) {
@@ -93,6 +94,8 @@ void add_bench_command(CLI::App& app, int& exit_code, int argc, char** argv) {
   cmd->add_option("--drain-timeout", o.drain_timeout_s,
                   "seconds to wait for the last rows (default 120)")
       ->check(CLI::PositiveNumber);
+  cmd->add_flag("--no-stamp-send-time", args->no_stamp,
+                "run without in-band timing (no latency; measures what the timing costs)");
   cmd->add_flag("--keep", o.keep_work_dir, "keep the work folder (logs, summaries)");
   cmd->add_flag("--no-progress", args->no_progress, "no live progress line");
 
@@ -118,6 +121,7 @@ void add_bench_command(CLI::App& app, int& exit_code, int argc, char** argv) {
     if (compare->parsed()) return;
     auto opts = args->o;
     opts.progress = !args->no_progress;
+    opts.stamp_send_time = !args->no_stamp;
     if (args->rate) {
       if (*args->rate == "max") {
         opts.rate_max = true;

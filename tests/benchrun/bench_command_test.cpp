@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "benchrun/proc_sampler.hpp"
 #include "benchrun/process.hpp"
 #include "tests/support/child_process.hpp"
 #include "tests/support/free_port.hpp"
@@ -195,15 +196,17 @@ TEST(bench_command, two_ingestors_share_the_stream_and_sql_still_finds_every_row
 
 TEST(bench_command, readings_the_broker_drops_are_reported_exactly_as_sql_finds_them_issue_9) {
   // QoS 0 (nothing acknowledged, so nothing slows the publisher), a broker that queues at most
-  // 100 messages per client, and a closed-loop load far above what the ingestor commits: the
-  // broker drops readings. What bench reports lost must be exactly what this test's own SQL
-  // finds missing.
+  // 100 messages per client, and a database frozen (SIGSTOP) for 3 s under load: the
+  // ingestor's bounded queue fills, it stops reading, and the broker drops readings. What
+  // bench reports lost must be exactly what this test's own SQL finds missing.
   mosquitto_server broker({.users = {},
                            .extra_config = {"max_queued_messages 100", "max_inflight_messages 100"},
                            .tls = false});
   postgres_server pg;
   temp_dir dir;
-  const auto r = run_factorysim_child({"bench",
+  const std::string log = dir.path + "/bench.log";
+  auto bench = benchrun::child::spawn({FACTORYSIM_BINARY,
+                                       "bench",
                                        "--mqtt-host",
                                        "127.0.0.1",
                                        "--mqtt-port",
@@ -215,9 +218,9 @@ TEST(bench_command, readings_the_broker_drops_are_reported_exactly_as_sql_finds_
                                        "--qos",
                                        "0",
                                        "--rate",
-                                       "max",
+                                       "20000",
                                        "--duration",
-                                       "4",
+                                       "8",
                                        "--warmup",
                                        "0",
                                        "--no-progress",
@@ -225,13 +228,44 @@ TEST(bench_command, readings_the_broker_drops_are_reported_exactly_as_sql_finds_
                                        "30",
                                        "--json",
                                        dir.path + "/r.json"},
-                                      with_timeout(300));
+                                      benchrun::logging_to(log));
+  const auto bench_log = [&] {
+    std::ifstream in(log);
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  };
+  // Freeze once rows arrive: the postmaster (data/postmaster.pid) and every backend.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  const auto rows = [&] {
+    try {
+      return query_int(pg.conninfo(), "SELECT count(*) FROM energy_readings");
+    } catch (const std::exception&) {
+      return 0ll;  // db init has not made the table yet
+    }
+  };
+  while (rows() == 0) {
+    ASSERT_TRUE(bench.running()) << bench_log();
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << bench_log();
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  std::ifstream pid_file(pg.dir() / "data" / "postmaster.pid");
+  pid_t postmaster = 0;
+  pid_file >> postmaster;
+  ASSERT_GT(postmaster, 0);
+  std::vector<pid_t> frozen = benchrun::descendants_of(postmaster);
+  frozen.push_back(postmaster);
+  for (pid_t p : frozen) ::kill(p, SIGSTOP);
+  std::this_thread::sleep_for(std::chrono::seconds(3));
+  for (pid_t p : frozen) ::kill(p, SIGCONT);
+  const auto status = bench.wait_for(std::chrono::seconds(240));
+  ASSERT_TRUE(status.has_value()) << bench_log();
+  const int exit_code = *status;
+  const std::string err = bench_log();
   const json report = read_json(dir.path + "/r.json");
   const json& sql = report.at("results").at("sql_check");
-  ASSERT_TRUE(sql.at("ran").get<bool>()) << r.err;
+  ASSERT_TRUE(sql.at("ran").get<bool>()) << err;
   const long long published = sql.at("published_rows").get<long long>();
   const long long bench_lost = sql.at("lost_rows").get<long long>();
-  ASSERT_GT(bench_lost, 0) << "the broker dropped nothing; the test proves nothing: " << r.err;
+  ASSERT_GT(bench_lost, 0) << "the broker dropped nothing; the test proves nothing: " << err;
   // Our own count: distinct seqs stored per reading table (each machine's seqs start at 1).
   long long distinct = 0;
   for (const char* table :
@@ -250,7 +284,7 @@ TEST(bench_command, readings_the_broker_drops_are_reported_exactly_as_sql_finds_
   if (sql.at("compared_with_ingestor").get<bool>()) {
     // With the ingestor's gap counters (contract 4) both views must agree: bench says so.
     EXPECT_TRUE(sql.at("agrees").get<bool>()) << sql.at("disagreements").dump();
-    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(exit_code, 0) << err;
   }
 }
 
@@ -279,6 +313,38 @@ TEST(bench_command, find_max_steps_up_until_a_step_fails_and_reports_the_last_th
   if (steps.size() >= 2 && !steps.back().at("held").get<bool>()) {
     EXPECT_EQ(m.at("target_rate_per_s"), steps[steps.size() - 2].at("target_rate_per_s"));
   }
+  EXPECT_EQ(report.at("results").at("accounting").at("lost"), 0);
+}
+
+TEST(bench_command, a_profile_s_ramp_is_followed_by_changing_the_simulator_s_speed) {
+  temp_dir dir;
+  const std::string file = dir.path + "/ramp.yaml";
+  std::ifstream src(std::string(FACTORYSIM_SOURCE_DIR) + "/scenarios/bench.yaml");
+  std::string text((std::istreambuf_iterator<char>(src)), std::istreambuf_iterator<char>());
+  const auto from = text.find("bench:\n"), to = text.find("factories:");
+  text.replace(from, to - from,
+               "bench:\n  warmup: 0s\n  machines: 100\n  profile:\n    - {rate: 600, for: 2s}\n"
+               "    - {ramp_to: 3000, for: 3s}\n");
+  std::ofstream(file) << text;
+  const auto r = run_factorysim_child(
+      {"bench", file, "--no-ingest", "--no-progress", "--json", dir.path + "/r.json"},
+      with_timeout(120));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const json report = read_json(dir.path + "/r.json");
+  EXPECT_TRUE(report.at("results").at("errors").empty()) << report.at("results").at("errors");
+  const json& timeline = report.at("results").at("timeline");
+  ASSERT_GE(timeline.size(), 5u);
+  // Second 1 holds the step; the ramp's seconds rise towards 3,000, and the speed that
+  // bench set with PUT /speed rose with them (base rate: 100 machines x 3 streams = 300/s).
+  EXPECT_DOUBLE_EQ(timeline.at(0).at("target_rate_per_s").get<double>(), 600);
+  double last_target = 0, last_speed = 0;
+  for (std::size_t i = 2; i < timeline.size(); ++i) {
+    EXPECT_GE(timeline[i].at("target_rate_per_s").get<double>(), last_target);
+    last_target = timeline[i].at("target_rate_per_s").get<double>();
+    last_speed = timeline[i].at("speed").get<double>();
+  }
+  EXPECT_GT(last_target, 1500);
+  EXPECT_GT(last_speed, 5.0);
   EXPECT_EQ(report.at("results").at("accounting").at("lost"), 0);
 }
 
