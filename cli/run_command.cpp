@@ -281,7 +281,7 @@ int run(const run_args& a_in) {
   std::cerr << "factorysim: published " << total << " messages (energy "
             << st.published[0] << ", production " << st.published[1] << ", environmental "
             << st.published[2] << ", status " << st.published[3] << ", events "
-            << st.published[4] << "), ";
+            << st.published[4] << ", truth " << st.published[5] << "), ";
   if (!a.output)
     std::cerr << st.acknowledged << " acknowledged by the broker, " << st.rejected
               << " refused by the broker, ";

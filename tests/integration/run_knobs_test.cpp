@@ -63,7 +63,8 @@ TEST(run_knobs, command_line_overrides_reach_the_broker_and_the_summary_counts_t
                                            "off"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   // 21 machines at 5 s for 600 s: 120 readings each per stream.
-  EXPECT_NE(r.err.find("21 machines x 3 streams: energy, production, environmental 4.2 msg per "
+  EXPECT_NE(r.err.find("21 machines x 4 streams: energy, production, environmental, truth 4.2 "
+                       "msg per "
                        "simulated s each"),
             std::string::npos)
       << r.err;
@@ -113,9 +114,9 @@ TEST(run_knobs, accelerated_start_line_states_the_expected_wall_rate) {
       {"run", demo, "--mode", "accelerated", "--speed", "10", "--from", "2024-06-03T08:00:00Z",
        "--to", "2024-06-03T08:00:01Z", "--output", "/dev/null", "--control", "off"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  // 7 machines, 2.3667 readings per simulated second per stream, x10.
-  EXPECT_NE(r.err.find("expected load: 71.0 msg/s (7 machines x 3 streams: energy, production, "
-                       "environmental 23.7 msg/s each"),
+  // 7 machines, 2.3667 readings per simulated second per stream, x10, 4 streams with T/truth.
+  EXPECT_NE(r.err.find("expected load: 94.7 msg/s (7 machines x 4 streams: energy, production, "
+                       "environmental, truth 23.7 msg/s each"),
             std::string::npos)
       << r.err;
 }
