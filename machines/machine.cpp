@@ -135,7 +135,7 @@ fault_effects machine::effects_of(const step_input& in, bool& severe) const noex
   fault_effects fx;
   severe = false;
   for (const fault& f : in.faults) {
-    if (is_generic(f.type) || !fault_applies(f.type, config_.type) || f.start > in.time) continue;
+    if (is_generic(f.type) || !fault_applies(f.type, config_.type) || f.start >= in.time) continue;
     const double sev = std::clamp(f.severity, 0.0, 1.0);
     if (sev >= 0.7) severe = true;
     // Wear and leaks build up over about two hours; the others hit at once.
@@ -231,7 +231,7 @@ double machine::remember(std::uint64_t fault_id, double value) noexcept {
 
 void machine::apply_sensor_faults(const step_input& in, reading& out, bool power_only) {
   for (const fault& f : in.faults) {
-    if (!is_generic(f.type) || f.start > in.time) continue;
+    if (!is_generic(f.type) || f.start >= in.time) continue;
     if (acts_on_power(f.signal) != power_only) continue;
     const double sev = std::clamp(f.severity, 0.0, 1.0);
     if (f.type == fault_type::dropout) {
@@ -351,7 +351,9 @@ reading machine::step(const step_input& in, std::vector<health_event>& events) {
   if (!in.faults.empty()) apply_sensor_faults(in, out, true);
   const electrical_rating rating{mi.rated_power_kw, config_.rated_voltage_v,
                                  config_.rated_frequency_hz, config_.rated_power_factor};
-  out.energy = electrical_reading(rating, mi.enabled ? out.energy.power_kw : 0.0, dt, rng_);
+  // Voltage and power factor follow the real load, not a faulty power reading (issue 10).
+  out.energy = electrical_reading(rating, mi.enabled ? out.energy.power_kw : 0.0, dt, rng_,
+                                  mi.enabled ? result.power_kw : 0.0);
   energy_total_kwh_ += out.energy.energy_kwh;  // energy_kwh >= 0: the meter never runs back
   out.energy.energy_total_kwh = energy_total_kwh_;
 

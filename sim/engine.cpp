@@ -351,8 +351,8 @@ void engine::step_machine(std::size_t index, sim_time deadline) {
     const auto active = plant_.faults_at(index).active();
     faulted_signals_.clear();
     for (const auto& f : active) {
-      if (f.start > deadline) continue;
-      for (auto& k : machines::affected_signals(f.type, m.config().type, f.signal))
+      if (f.start >= deadline) continue;
+      for (auto& k : machines::affected_signals(f.type, m.config().type, f.signal, f.severity))
         if (std::find(faulted_signals_.begin(), faulted_signals_.end(), k) ==
             faulted_signals_.end())
           faulted_signals_.push_back(std::move(k));

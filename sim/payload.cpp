@@ -232,7 +232,7 @@ void append_json_string(std::string& out, std::string_view s) {
 }
 
 std::string_view severity_level(double severity) noexcept {
-  if (severity < 0.3) return "normal";
+  // An active fault is never "normal" (issue 10): a faint one is still a warning.
   if (severity < 0.7) return "warning";
   return "critical";
 }

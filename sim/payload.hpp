@@ -31,7 +31,8 @@ void append_fixed(std::string& out, double value, int decimals);
 /// Appends `s` as a JSON string literal (quoted, escaped).
 void append_json_string(std::string& out, std::string_view s);
 
-/// "normal" below 0.3, "warning" below 0.7, else "critical" (alert_level of the schema).
+/// "warning" below 0.7, else "critical" (alert_level of the schema): an active fault is never
+/// "normal", however faint.
 std::string_view severity_level(double severity) noexcept;
 
 /// The identity every payload starts with.
