@@ -15,7 +15,8 @@ model_result step(const compressor_params& p, compressor_state& s, const model_i
   const double vibration_noise = r.normal();
 
   const double dt = in.dt_s;
-  const double fad_m3_s = p.free_air_delivery_m3_min / 60.0;
+  // A worn screw element leaks back internally: less air for the same shaft power.
+  const double fad_m3_s = p.free_air_delivery_m3_min / 60.0 * (1.0 - 0.25 * in.fx.air_end_wear);
   const double band_lo = p.pressure_min_bar;
   const double band_hi = std::max(p.pressure_max_bar, band_lo + 0.05);
   const double bar_per_m3 = 1.01325 / std::max(p.receiver_volume_m3, 1e-3);
@@ -88,8 +89,11 @@ model_result step(const compressor_params& p, compressor_state& s, const model_i
   const double position = std::clamp((s.pressure_bar - band_lo) / (band_hi - band_lo), 0.0, 1.0);
   // Loaded power climbs with discharge pressure; worn bearings add friction.
   const double wear = 1.0 + 0.08 * in.fx.bearing_wear;
-  const double loaded_kw = rated * p.loaded_power_fraction * (0.92 + 0.08 * position) * wear;
-  const double unloaded_kw = rated * p.unloaded_power_fraction * wear;
+  const double loaded_kw = rated * p.loaded_power_fraction * (0.92 + 0.08 * position) * wear *
+                           (1.0 + 0.05 * in.fx.air_end_wear);
+  // An inlet valve that no longer closes keeps compressing part of the air while unloaded.
+  const double unloaded_kw =
+      rated * p.unloaded_power_fraction * wear * (1.0 + 0.6 * in.fx.inlet_valve_wear);
   const double controls_kw = in.enabled ? 0.005 * rated : 0.0;
   double power_kw = 0;
   if (dt > 0) {

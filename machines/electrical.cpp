@@ -27,12 +27,13 @@ double power_factor_at(double rated_power_factor, double load_fraction) noexcept
 }
 
 energy_reading electrical_reading(const electrical_rating& rating, double power_kw, double dt_s,
-                                  rng& r) noexcept {
+                                  rng& r, double true_power_kw) noexcept {
   const double voltage_noise = r.normal();
   const double frequency_noise = r.normal();
   energy_reading e;
   const double p = round_to(std::max(power_kw, 0.0), 3);
-  const double load_fraction = p / std::max(rating.power_kw, 1e-9);
+  const double real = true_power_kw >= 0 ? round_to(true_power_kw, 3) : p;
+  const double load_fraction = (real > 0 ? real : p) / std::max(rating.power_kw, 1e-9);
   // Supply sags a little under the machine's own load (feeder impedance).
   e.voltage_v = round_to(
       rating.voltage_v * (1.0 - 0.012 * std::min(load_fraction, 1.5) + 0.004 * voltage_noise), 1);

@@ -25,8 +25,11 @@ double power_factor_at(double rated_power_factor, double load_fraction) noexcept
 /// The interval's electrical reading for average real power power_kw over dt_s. Draws two
 /// normals from r whatever the power, so the stream does not depend on the load.
 /// energy_total_kwh is left to the caller (the meter lives in the machine).
+/// true_power_kw >= 0: the machine's real power when power_kw is what a faulty current
+/// transformer reports; voltage and power factor follow the real load, the current the
+/// reported power (so P = sqrt(3) V I PF holds for what the meter shows).
 energy_reading electrical_reading(const electrical_rating& rating, double power_kw, double dt_s,
-                                  rng& r) noexcept;
+                                  rng& r, double true_power_kw = -1) noexcept;
 
 /// Rounds x to `decimals` places, as the wire shows it.
 double round_to(double x, int decimals) noexcept;

@@ -47,13 +47,18 @@ std::size_t fault_book::clear_all(sim_time now) {
 
 void fault_book::advance(sim_time now, double dt_s, std::vector<fault_event>& events) {
   auto emit = [&](fault_event::kind what, sim_time at, const fault& f) {
-    events.push_back(fault_event{what, at, f, affected_signals(f.type, type_, f.signal)});
+    events.push_back(
+        fault_event{what, at, f, affected_signals(f.type, type_, f.signal, f.severity)});
   };
 
-  // Ends first: a fault ending in this step was active during part of it.
+  // Readings are stamped at the end of their interval [now - dt, now): a fault acts on every
+  // interval it overlaps (issue 10), so it starts acting in the step after its start instant
+  // and stops in the first step that begins at or after its end.
+  const sim_time step_start =
+      now - milliseconds(static_cast<std::int64_t>(dt_s * 1000.0 + 0.5));
   for (std::size_t i = 0; i < active_.size();) {
     const fault& f = active_[i];
-    if (f.end && *f.end <= now) {
+    if (f.end && *f.end <= step_start) {
       emit(fault_event::kind::end, *f.end, f);
       active_.erase(active_.begin() + static_cast<std::ptrdiff_t>(i));
     } else {
@@ -66,12 +71,12 @@ void fault_book::advance(sim_time now, double dt_s, std::vector<fault_event>& ev
     std::stable_sort(pending_.begin(), pending_.end(),
                      [](const fault& a, const fault& b) { return a.start < b.start; });
     std::size_t started = 0;
-    while (started < pending_.size() && pending_[started].start <= now) ++started;
+    while (started < pending_.size() && pending_[started].start < now) ++started;
     for (std::size_t i = 0; i < started; ++i) {
       fault& f = pending_[i];
       emit(fault_event::kind::start, f.start, f);
-      if (f.end && *f.end <= now) {
-        emit(fault_event::kind::end, *f.end, f);  // shorter than one step: over already
+      if (f.end && *f.end <= step_start) {
+        emit(fault_event::kind::end, *f.end, f);  // over before this interval began
       } else {
         active_.push_back(std::move(f));
       }

@@ -44,7 +44,8 @@ model_result step(const injection_molding_params& p, injection_molding_state& s,
   const bool producing = wants_production && barrel_ready;
 
   // Drive: the shot's phases.
-  const double drive_kw = rated * p.drive_power_fraction;
+  // A worn check ring lets melt flow back: the screw holds longer for the same shot.
+  const double drive_kw = rated * p.drive_power_fraction * (1.0 + 0.1 * in.fx.check_ring_wear);
   std::array<cycle_phase, 5> phases{};
   for (std::size_t i = 0; i < 5; ++i) phases[i] = {phase_fraction[i], drive_kw * phase_drive[i]};
   const double wait_s = producing ? cycle_wait_s(cycle_s, std::clamp(in.load, 0.0, 1.0), 0.0)
@@ -105,7 +106,9 @@ model_result step(const injection_molding_params& p, injection_molding_state& s,
   const double coldest_now = *std::min_element(s.zone_temp_c.begin(), s.zone_temp_c.end());
   const double cold_k = p.barrel_setpoint_c - coldest_now;
   const double bad_share =
-      std::clamp(p.scrap_rate + 0.9 * std::clamp((cold_k - 3.0) / 37.0, 0.0, 1.0), 0.0, 1.0);
+      std::clamp(p.scrap_rate + 0.9 * std::clamp((cold_k - 3.0) / 37.0, 0.0, 1.0) +
+                     0.25 * in.fx.check_ring_wear,
+                 0.0, 1.0);
   const std::int64_t parts = shots * std::max(p.cavities, 1);
   const std::int64_t bad = draw_binomial(r, parts, bad_share);
 

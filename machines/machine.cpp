@@ -108,6 +108,7 @@ machine::machine(machine_config config, std::uint64_t root_seed)
     : config_(std::move(config)),
       state_(initial_state(config_.type)),
       rng_(derive_seed(root_seed, config_.id)),
+      wear_(config_.type, config_.wear_plan(), derive_seed(root_seed, config_.id + "/wear")),
       noise_seed_(derive_seed(root_seed, config_.id + "/fault-noise")) {
   config_.params = params_for(config_);
   if (config_.rated_current_a <= 0 && config_.rated_voltage_v > 0) {
@@ -134,7 +135,7 @@ fault_effects machine::effects_of(const step_input& in, bool& severe) const noex
   fault_effects fx;
   severe = false;
   for (const fault& f : in.faults) {
-    if (is_generic(f.type) || !fault_applies(f.type, config_.type) || f.start > in.time) continue;
+    if (is_generic(f.type) || !fault_applies(f.type, config_.type) || f.start >= in.time) continue;
     const double sev = std::clamp(f.severity, 0.0, 1.0);
     if (sev >= 0.7) severe = true;
     // Wear and leaks build up over about two hours; the others hit at once.
@@ -173,6 +174,46 @@ fault_effects machine::effects_of(const step_input& in, bool& severe) const noex
   return fx;
 }
 
+void machine::add_wear_effects(fault_effects& fx, std::uint64_t time_ms) const noexcept {
+  // Effects grow with the square of damage: hardly visible for most of the life, then
+  // plain (the potential-failure point of the P-F curve sits near damage 0.3).
+  auto sq = [&](component c) {
+    const double d = wear_.damage(c);
+    return d * d;
+  };
+  switch (config_.type) {
+    case machine_type::compressor:
+      fx.bearing_wear = std::max(fx.bearing_wear, sq(component::bearing));
+      fx.air_end_wear = sq(component::air_end);
+      fx.inlet_valve_wear = sq(component::inlet_valve);
+      break;
+    case machine_type::hvac:
+      fx.bearing_wear = std::max(fx.bearing_wear, sq(component::bearing));
+      // Fouling thickness and lost charge act in proportion.
+      fx.fouled_coil = std::max(fx.fouled_coil, wear_.damage(component::coil));
+      fx.refrigerant_leak = std::max(fx.refrigerant_leak, wear_.damage(component::refrigerant));
+      break;
+    case machine_type::motor:
+      fx.bearing_wear = std::max(fx.bearing_wear, sq(component::bearing));
+      break;
+    case machine_type::pump: {
+      fx.bearing_wear = std::max(fx.bearing_wear, sq(component::bearing));
+      fx.impeller_wear = sq(component::impeller);
+      // A worn impeller lowers the inlet pressure margin (NPSH): cavitation from damage 0.6.
+      const double cav = std::clamp((wear_.damage(component::impeller) - 0.6) / 0.4, 0.0, 1.0);
+      if (cav > fx.cavitation) {
+        fx.cavitation = cav;
+        fx.fluctuation = hashed_normal(noise_seed_ ^ 0xC0FFEEULL, time_ms);
+      }
+      break;
+    }
+    case machine_type::injection_molding:
+      fx.heater_failure = std::max(fx.heater_failure, sq(component::heater_band));
+      fx.check_ring_wear = sq(component::check_ring);
+      break;
+  }
+}
+
 double machine::remember(std::uint64_t fault_id, double value) noexcept {
   for (auto& m : memory_) {
     if (m.fault_id == fault_id) return m.value;
@@ -190,7 +231,7 @@ double machine::remember(std::uint64_t fault_id, double value) noexcept {
 
 void machine::apply_sensor_faults(const step_input& in, reading& out, bool power_only) {
   for (const fault& f : in.faults) {
-    if (!is_generic(f.type) || f.start > in.time) continue;
+    if (!is_generic(f.type) || f.start >= in.time) continue;
     if (acts_on_power(f.signal) != power_only) continue;
     const double sev = std::clamp(f.severity, 0.0, 1.0);
     if (f.type == fault_type::dropout) {
@@ -240,19 +281,28 @@ void machine::apply_sensor_faults(const step_input& in, reading& out, bool power
 }
 
 reading machine::step(const step_input& in) {
+  std::vector<health_event> ignored;
+  return step(in, ignored);
+}
+
+reading machine::step(const step_input& in, std::vector<health_event>& events) {
   const double dt = std::max(in.dt_s, 1e-3);
   bool severe = false;
+  const downtime down = wear_.begin_step(in.time, dt, config_.wear_plan(), events);
   model_input mi;
   mi.dt_s = dt;
-  mi.enabled = enabled_;
+  // Tripped or under maintenance: locked out, draws nothing, restarts through the ramp.
+  mi.enabled = enabled_ && down == downtime::none;
+  if (!mi.enabled) load_ = 0;
   mi.rated_power_kw = std::max(config_.rated_power_kw, 1e-3);
   mi.outdoor_temp_c = in.outdoor.outdoor_temp_c;
   mi.outdoor_humidity_percent = in.outdoor.outdoor_humidity_percent;
   mi.hall_temp_c = hall_temp_from_outdoor(in.outdoor.outdoor_temp_c);
   mi.minute_of_day = in.local.minute_of_day;
   if (!in.faults.empty()) mi.fx = effects_of(in, severe);
+  add_wear_effects(mi.fx, static_cast<std::uint64_t>(in.time.time_since_epoch().count()));
 
-  const double target = enabled_ ? std::clamp(in.schedule.load, 0.0, 1.0) : 0.0;
+  const double target = mi.enabled ? std::clamp(in.schedule.load, 0.0, 1.0) : 0.0;
   mi.first_step = !started_;
   if (!started_) {
     load_ = target;  // warm start: the plant was already running when simulation began
@@ -301,12 +351,24 @@ reading machine::step(const step_input& in) {
   if (!in.faults.empty()) apply_sensor_faults(in, out, true);
   const electrical_rating rating{mi.rated_power_kw, config_.rated_voltage_v,
                                  config_.rated_frequency_hz, config_.rated_power_factor};
-  out.energy = electrical_reading(rating, enabled_ ? out.energy.power_kw : 0.0, dt, rng_);
+  // Voltage and power factor follow the real load, not a faulty power reading (issue 10).
+  out.energy = electrical_reading(rating, mi.enabled ? out.energy.power_kw : 0.0, dt, rng_,
+                                  mi.enabled ? result.power_kw : 0.0);
   energy_total_kwh_ += out.energy.energy_kwh;  // energy_kwh >= 0: the meter never runs back
   out.energy.energy_total_kwh = energy_total_kwh_;
 
+  const bool tripped =
+      wear_.end_step(in.time, dt, load_, result.running, mi.enabled,
+                     config_.wear_plan(), events);
   if (!enabled_) {
     out.production.mode = operating_mode::offline;
+    out.is_running = false;
+  } else if (down == downtime::maintenance) {
+    out.production.mode = operating_mode::maintenance;
+    out.is_running = false;
+  } else if (down == downtime::failed || tripped) {
+    // The interval that ends with the trip ran until then; it reads fault already.
+    out.production.mode = operating_mode::fault;
     out.is_running = false;
   } else if (severe) {
     out.production.mode = operating_mode::fault;

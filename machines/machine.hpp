@@ -15,6 +15,7 @@
 #include "machines/pump_model.hpp"
 #include "machines/rng.hpp"
 #include "machines/types.hpp"
+#include "machines/wear.hpp"
 
 namespace factorysim::machines {
 
@@ -28,6 +29,12 @@ class machine {
   /// Advances the physics by in.dt_s to in.time and returns what the meters read.
   /// in.faults must be the faults active at in.time (see fault_book).
   reading step(const step_input& in);
+  /// Same, appending the failures and maintenance starts/ends of this step to `events`.
+  reading step(const step_input& in, std::vector<health_event>& events);
+  /// Health, RUL and failure state after the last step (T/truth).
+  health_truth truth() const noexcept { return wear_.truth(); }
+  /// Hours this machine has been running (doing its job) since the simulation began.
+  double run_hours() const noexcept { return wear_.run_hours(); }
 
   /// Stopped machines draw no power, produce nothing and report operating_mode offline;
   /// starting again goes through the start-up ramp.
@@ -52,10 +59,12 @@ class machine {
   fault_effects effects_of(const step_input& in, bool& severe) const noexcept;
   void apply_sensor_faults(const step_input& in, reading& out, bool power_only);
   double remember(std::uint64_t fault_id, double value) noexcept;
+  void add_wear_effects(fault_effects& fx, std::uint64_t time_ms) const noexcept;
 
   machine_config config_;
   model_state state_;
   rng rng_;
+  wear_state wear_;
   std::uint64_t noise_seed_;  ///< hashed fault noise, independent of rng_
   double load_ = 0;           ///< production load after the start-up/shut-down lag
   double energy_total_kwh_ = 0;

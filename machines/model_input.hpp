@@ -21,6 +21,11 @@ struct fault_effects {
   double heater_failure = 0;
   double refrigerant_leak = 0;
   double fouled_coil = 0;
+  // Wear of components (machines/wear.hpp) that no fault type stands for, 0..1.
+  double air_end_wear = 0;      ///< compressor: less delivery, more power per m3
+  double inlet_valve_wear = 0;  ///< compressor: leaking unloader, unloaded power rises
+  double impeller_wear = 0;     ///< pump: less flow, lower efficiency
+  double check_ring_wear = 0;   ///< molding: melt leaks back, bad parts, longer hold
   double fluctuation = 0;  ///< a hashed standard normal for faults that make a signal wobble
 };
 

@@ -3,6 +3,7 @@
 /// parameters a scenario may set. Pure data.
 
 #include <chrono>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -10,6 +11,7 @@
 #include <variant>
 
 #include "machines/types.hpp"
+#include "machines/wear.hpp"
 
 namespace factorysim::machines {
 
@@ -124,6 +126,10 @@ struct machine_config {
   std::string topic;  ///< base topic T; streams are T/energy, T/production, ...
   bool is_critical = false;
   model_params params;
+  /// Degradation and maintenance plan; null = default_wear_config. Shared, because replicas
+  /// of one entry share it and it would otherwise be most of a machine's memory.
+  std::shared_ptr<const wear_config> wear;
+  const wear_config& wear_plan() const noexcept { return wear ? *wear : default_wear_config; }
 };
 
 }  // namespace factorysim::machines

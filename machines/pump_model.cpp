@@ -40,6 +40,9 @@ model_result step(const pump_params& p, pump_state& s, const model_input& in, rn
   const double cav = in.fx.cavitation;
   // Cavitation: vapour bubbles in the inlet starve the pump of oil.
   const double flow_factor = 1.0 - 0.3 * cav;
+  // A worn impeller (wider clearances, eroded vanes) recirculates part of what it moves: the
+  // same shaft work plus losses, less flow delivered.
+  const double delivered_share = 1.0 - 0.15 * in.fx.impeller_wear;
 
   std::array<cycle_phase, 5> phases{};
   for (int i = 0; i < 5; ++i) {
@@ -63,7 +66,8 @@ model_result step(const pump_params& p, pump_state& s, const model_input& in, rn
   if (in.enabled) {
     const cycle_advance adv = advance_cycle(phases, standby_kw, cycle_s, wait_s, s.phase_s, dt);
     power_kw = dt > 0 ? adv.energy_kws / dt : 0;
-    power_kw *= (1.0 + 0.07 * in.fx.bearing_wear) * (1.0 + 0.01 * power_noise);
+    power_kw *= (1.0 + 0.07 * in.fx.bearing_wear) * (1.0 + 0.2 * in.fx.impeller_wear) *
+                (1.0 + 0.01 * power_noise);
     power_kw = std::max(power_kw, 0.0);
     strokes = adv.cycles;
     phase_at_end = adv.phase_at_end;
@@ -73,7 +77,7 @@ model_result step(const pump_params& p, pump_state& s, const model_input& in, rn
   const std::int64_t bad = draw_binomial(r, strokes, p.bad_rate);
 
   pump_operating_point now = in.enabled ? pump_point(p, phase_at_end) : pump_operating_point{};
-  now.flow_m3h *= flow_factor;
+  now.flow_m3h *= flow_factor * delivered_share;
   // Collapsing bubbles make the pressure ripple.
   now.pressure_bar *= 1.0 + 0.12 * cav * in.fx.fluctuation;
 

@@ -120,7 +120,16 @@ bool fault_applies(fault_type f, machine_type m) noexcept {
   return false;
 }
 
+std::vector<std::string> affected_signals(fault_type f, machine_type m, std::string_view signal,
+                                          double severity) {
+  std::vector<std::string> out = affected_signals(f, m, signal);
+  if (!is_generic(f) && severity >= 0.7) out.emplace_back("operating_mode");
+  return out;
+}
+
 std::vector<std::string> affected_signals(fault_type f, machine_type m, std::string_view signal) {
+  // Found by comparing faulted runs with their unfaulted twins of the same seed at full
+  // severity, summer and winter (tests/machines/labels_test.cpp keeps these lists exact).
   using list = std::initializer_list<std::string_view>;
   auto make = [](list keys) {
     std::vector<std::string> out;
@@ -128,50 +137,71 @@ std::vector<std::string> affected_signals(fault_type f, machine_type m, std::str
     for (auto k : keys) out.emplace_back(k);
     return out;
   };
+  // Everything that follows the machine's real power: the meter, the current, and through
+  // the load the power factor and the feeder voltage sag.
+  auto with_power = [&](list keys) {
+    std::vector<std::string> out = make({"power_kw", "energy_kwh", "energy_total_kwh",
+                                         "current_a", "power_factor", "voltage_v"});
+    for (auto k : keys) out.emplace_back(k);
+    return out;
+  };
+  auto stream_keys = [&](std::span<const std::string_view> keys, bool energy) {
+    std::vector<std::string> out;
+    for (auto k : keys) out.emplace_back(k);
+    if (energy) out.emplace_back("energy_total_kwh");
+    return out;
+  };
+  const bool on_power = signal.empty() || signal == "power_kw" || signal == "energy_kwh";
   switch (f) {
-    case fault_type::dropout:
+    case fault_type::dropout: {
+      // The whole stream (or every stream) of the key goes silent.
       if (signal.empty()) {
-        // No target: every stream of the machine goes silent.
-        std::vector<std::string> out;
-        for (auto k : energy_keys) out.emplace_back(k);
+        std::vector<std::string> out = stream_keys(energy_keys, true);
         for (auto k : production_keys) out.emplace_back(k);
         for (auto k : environmental_keys(m)) out.emplace_back(k);
         return out;
       }
-      return {std::string(signal)};
+      for (auto k : energy_keys)
+        if (k == signal) return stream_keys(energy_keys, true);
+      for (auto k : production_keys)
+        if (k == signal) return stream_keys(production_keys, false);
+      return stream_keys(environmental_keys(m), false);
+    }
     case fault_type::spike:
     case fault_type::dip:
     case fault_type::drift:
     case fault_type::stuck_sensor:
     case fault_type::noise_burst:
-      if (signal.empty() || signal == "power_kw") {
-        // The power reading feeds the derived current and the interval energy.
-        return make({"power_kw", "energy_kwh", "current_a"});
-      }
+      // A faulty current transformer: the power reading, the interval energy, the meter and
+      // the current derived from it; voltage and power factor are measured apart.
+      if (on_power) return make({"power_kw", "energy_kwh", "energy_total_kwh", "current_a"});
       return {std::string(signal)};
     case fault_type::air_leak:
-      return make({"power_kw", "energy_kwh", "current_a", "power_factor", "pressure_bar",
-                   "flow_rate_m3h", "machine_temp_c", "production_count", "production_count_good",
-                   "throughput_units_per_hour"});
+      return with_power({"pressure_bar", "flow_rate_m3h", "machine_temp_c", "vibration_mm_s",
+                         "production_count", "production_count_good",
+                         "throughput_units_per_hour"});
     case fault_type::bearing_wear:
-      return make({"vibration_mm_s", "machine_temp_c", "power_kw", "energy_kwh", "current_a"});
+      // The HVAC's machine temperature is its condensing temperature, which friction does
+      // not move.
+      if (m == machine_type::hvac) return with_power({"vibration_mm_s"});
+      return with_power({"vibration_mm_s", "machine_temp_c"});
     case fault_type::belt_slip:
       return make({"throughput_units_per_hour", "production_count", "production_count_good",
-                   "vibration_mm_s"});
+                   "production_count_bad", "vibration_mm_s"});
     case fault_type::cavitation:
-      return make({"flow_rate_m3h", "pressure_bar", "vibration_mm_s", "power_kw", "energy_kwh",
-                   "current_a"});
+      return with_power({"flow_rate_m3h", "pressure_bar", "vibration_mm_s", "machine_temp_c"});
     case fault_type::heater_failure:
-      return make({"machine_temp_c", "power_kw", "energy_kwh", "current_a", "production_count_good",
-                   "production_count_bad"});
+      return with_power({"machine_temp_c", "pressure_bar", "vibration_mm_s", "production_count",
+                         "production_count_good", "production_count_bad",
+                         "throughput_units_per_hour", "speed_percent"});
     case fault_type::refrigerant_leak:
-      return make({"cop", "supply_air_temp_c", "chilled_water_supply_temp_c",
-                   "chilled_water_return_temp_c", "indoor_temp_c", "power_kw", "energy_kwh",
-                   "current_a"});
+      return with_power({"cop", "supply_air_temp_c", "return_air_temp_c",
+                         "chilled_water_supply_temp_c", "chilled_water_return_temp_c",
+                         "indoor_temp_c", "indoor_humidity_percent", "machine_temp_c",
+                         "vibration_mm_s"});
     case fault_type::fouled_coil:
-      return make({"cop", "machine_temp_c", "power_kw", "energy_kwh", "current_a"});
+      return with_power({"cop", "machine_temp_c"});
   }
-  (void)m;
   return {};
 }
 

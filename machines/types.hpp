@@ -170,6 +170,10 @@ bool fault_applies(fault_type f, machine_type m) noexcept;
 /// The wire signals (payload keys) fault f moves on machine type m; `signal` names the
 /// target of a generic fault (empty = that fault's default signal, power_kw).
 std::vector<std::string> affected_signals(fault_type f, machine_type m, std::string_view signal);
+/// Same, for a fault of this severity: a machine-specific fault of severity >= 0.7 also puts
+/// the machine in operating mode fault (so operating_mode is listed).
+std::vector<std::string> affected_signals(fault_type f, machine_type m, std::string_view signal,
+                                          double severity);
 
 /// One fault, scheduled or injected. severity is 0..1 (see docs/scenarios.md for the scale).
 struct fault {

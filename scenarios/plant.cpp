@@ -67,6 +67,13 @@ std::size_t plant::find(std::string_view machine_id) const noexcept {
 
 machines::reading plant::step(std::size_t i, machines::sim_time t,
                               std::vector<machines::fault_event>& events) {
+  std::vector<machines::health_event> ignored;
+  return step(i, t, events, ignored);
+}
+
+machines::reading plant::step(std::size_t i, machines::sim_time t,
+                              std::vector<machines::fault_event>& events,
+                              std::vector<machines::health_event>& health) {
   machines::machine& m = machines_[i];
   const std::size_t f = factory_of_[i];
   machines::step_input in;
@@ -85,7 +92,7 @@ machines::reading plant::step(std::size_t i, machines::sim_time t,
   in.outdoor = at.outdoor;
   faults_[i].advance(t, in.dt_s, events);
   in.faults = faults_[i].active();
-  return m.step(in);
+  return m.step(in, health);
 }
 
 }  // namespace factorysim::scenarios

@@ -40,6 +40,10 @@ class plant {
   /// ends that happened up to t to `events`.
   machines::reading step(std::size_t i, machines::sim_time t,
                          std::vector<machines::fault_event>& events);
+  /// Same, also appending the failures and maintenance events of the step to `health`.
+  machines::reading step(std::size_t i, machines::sim_time t,
+                         std::vector<machines::fault_event>& events,
+                         std::vector<machines::health_event>& health);
 
  private:
   std::vector<machines::machine> machines_;

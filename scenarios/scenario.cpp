@@ -120,7 +120,7 @@ class scenario_reader {
     }
     if (!c_.check_map(root, "",
                       {"name", "description", "seed", "time", "mqtt", "factories", "carbon_factors",
-                       "machines", "faults", "random_faults",
+                       "machines", "faults", "random_faults", "simulation",
                        "bench"}))  // bench: read by `factorysim bench` (benchrun/rate_profile)
       return;
     if (auto v = c_.get_string(root, "name", "", false, false)) s.name = *v;
@@ -129,6 +129,10 @@ class scenario_reader {
       if (auto v = c_.unsigned_value(n, "seed")) s.seed = *v;
     if (const YAML::Node n = c_.field(root, "time", ""); n.IsDefined()) read_time(n, s);
     if (const YAML::Node n = c_.field(root, "mqtt", ""); n.IsDefined()) read_mqtt(n, s.mqtt);
+    if (const YAML::Node n = c_.field(root, "simulation", ""); n.IsDefined()) {
+      if (c_.check_map(n, "simulation", {"truth"}))
+        if (auto v = c_.get_bool(n, "truth", "simulation")) s.truth = *v;
+    }
     if (const YAML::Node n = c_.field(root, "carbon_factors", ""); n.IsDefined())
       read_carbon_factors(n, s);
     if (const YAML::Node n = c_.field(root, "factories", "", true); n.IsDefined())
@@ -575,6 +579,95 @@ class scenario_reader {
     }
   }
 
+  /// "bearing, air_end, inlet_valve": the wearing components of a machine type.
+  static std::string component_names(machines::machine_type type) {
+    std::string out;
+    for (auto c : machines::components_of(type)) {
+      if (!out.empty()) out += ", ";
+      out += machines::to_string(c);
+    }
+    return out;
+  }
+
+  /// A component name of this machine type, or nullopt after a reported problem.
+  std::optional<machines::component> read_component(const YAML::Node& key, const std::string& p,
+                                                    machines::machine_type type) {
+    const std::string name = key.IsScalar() ? key.Scalar() : std::string{};
+    const auto c = machines::parse_component(name);
+    const auto own = machines::components_of(type);
+    if (!c || std::find(own.begin(), own.end(), *c) == own.end()) {
+      c_.report(key, p,
+                "unknown component " + in_quotes(name) + " for " +
+                    std::string{machines::to_string(type)} + " machines (one of " +
+                    component_names(type) + ")");
+      return std::nullopt;
+    }
+    return c;
+  }
+
+  void read_degradation(const YAML::Node& n, const std::string& path, machines::machine_type type,
+                        machines::wear_config& w) {
+    if (!c_.check_map(n, path, {"initial_wear", "life_scale", "unit_variation"})) return;
+    if (const YAML::Node iw = c_.field(n, "initial_wear", path); iw.IsDefined()) {
+      const std::string p = join_path(path, "initial_wear");
+      if (iw.IsMap()) {
+        for (auto it = iw.begin(); it != iw.end(); ++it) {
+          const std::string cp = join_path(p, it->first.IsScalar() ? it->first.Scalar() : "");
+          const auto c = read_component(it->first, cp, type);
+          if (!c) continue;
+          if (auto v = c_.number_value(it->second, cp, between(0, 0.99)))
+            w.initial_wear[static_cast<std::size_t>(*c)] = static_cast<float>(*v);
+        }
+      } else if (auto v = c_.number_value(iw, p, between(0, 0.99))) {
+        w.initial_wear.fill(static_cast<float>(*v));
+      }
+    }
+    if (auto v = c_.get_number(n, "life_scale", path, above_up_to(0, 1000))) w.life_scale = *v;
+    if (auto v = c_.get_number(n, "unit_variation", path, between(0, 2))) w.unit_variation = *v;
+  }
+
+  void read_maintenance(const YAML::Node& n, const std::string& path, machines::machine_type type,
+                        machines::wear_config& w) {
+    if (!c_.check_map(n, path, {"run_to_failure", "preventive", "corrective"})) return;
+    if (auto v = c_.get_bool(n, "run_to_failure", path)) w.run_to_failure = *v;
+    auto hours = [](std::chrono::milliseconds d) { return static_cast<double>(d.count()) / 3.6e6; };
+    if (const YAML::Node pm = c_.field(n, "preventive", path); pm.IsDefined()) {
+      const std::string p = join_path(path, "preventive");
+      if (c_.check_map(pm, p,
+                       {"every", "every_run_hours", "duration", "restore", "components"})) {
+        if (auto d = c_.get_duration(pm, "every", p, std::chrono::minutes(1)))
+          w.pm_every_h = hours(*d);
+        if (auto v = c_.get_number(pm, "every_run_hours", p, above_up_to(0, 1e7)))
+          w.pm_every_run_h = *v;
+        if (w.pm_every_h == 0 && w.pm_every_run_h == 0)
+          c_.report(pm, p, "needs every (a duration) or every_run_hours (or both)");
+        if (auto d = c_.get_duration(pm, "duration", p)) w.pm_duration_h = hours(*d);
+        if (auto v = c_.get_number(pm, "restore", p, between(0, 1))) w.pm_restore = *v;
+        if (const YAML::Node cs = c_.field(pm, "components", p); cs.IsDefined()) {
+          const std::string cp = join_path(p, "components");
+          if (cs.IsScalar() && cs.Scalar() == "all") {
+            w.pm_components.fill(true);
+          } else if (cs.IsSequence()) {
+            w.pm_components.fill(false);
+            for (std::size_t i = 0; i < cs.size(); ++i)
+              if (auto c = read_component(cs[i], index_path(cp, i), type))
+                w.pm_components[static_cast<std::size_t>(*c)] = true;
+          } else {
+            c_.report(cs, cp, "must be all or a list of components, got " + describe(cs));
+          }
+        }
+      }
+    }
+    if (const YAML::Node cm = c_.field(n, "corrective", path); cm.IsDefined()) {
+      const std::string p = join_path(path, "corrective");
+      if (c_.check_map(cm, p, {"response", "duration", "restore"})) {
+        if (auto d = c_.get_duration(cm, "response", p)) w.repair_response_h = hours(*d);
+        if (auto d = c_.get_duration(cm, "duration", p)) w.repair_duration_h = hours(*d);
+        if (auto v = c_.get_number(cm, "restore", p, between(0, 1))) w.repair_restore = *v;
+      }
+    }
+  }
+
   void read_machines(const YAML::Node& n, scenario& s) {
     if (!c_.check_list(n, "machines")) return;
     if (n.size() == 0) c_.report(n, "machines", "must list at least one machine");
@@ -586,7 +679,8 @@ class scenario_reader {
       if (!c_.check_map(e, path,
                         {"id", "factory", "name", "type", "rated_power_kw", "rated_voltage_v",
                          "rated_current_a", "rated_frequency_hz", "rated_power_factor", "interval",
-                         "topic", "critical", "parameters", "replicas"}))
+                         "topic", "critical", "parameters", "replicas", "degradation",
+                         "maintenance"}))
         continue;
       machines::machine_config m;
       machine_entry entry;
@@ -645,6 +739,16 @@ class scenario_reader {
         m.params = machines::default_params(m.type, m.rated_power_kw > 0 ? m.rated_power_kw : 1);
         if (const YAML::Node p = c_.field(e, "parameters", path); p.IsDefined())
           read_parameters(p, join_path(path, "parameters"), m.type, m.params);
+        const YAML::Node degradation = c_.field(e, "degradation", path);
+        const YAML::Node maintenance = c_.field(e, "maintenance", path);
+        if (degradation.IsDefined() || maintenance.IsDefined()) {
+          machines::wear_config w;
+          if (degradation.IsDefined())
+            read_degradation(degradation, join_path(path, "degradation"), m.type, w);
+          if (maintenance.IsDefined())
+            read_maintenance(maintenance, join_path(path, "maintenance"), m.type, w);
+          m.wear = std::make_shared<const machines::wear_config>(w);  // replicas share it
+        }
       }
       std::size_t replicas = 1;
       bool replicated = false;

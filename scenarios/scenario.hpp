@@ -112,6 +112,8 @@ struct scenario {
   std::vector<scheduled_fault> faults;
   std::vector<random_fault> random_faults;
   std::vector<carbon_factor> carbon_factors;
+  /// `simulation.truth`: publish T/truth (health, RUL, active faults) per energy interval.
+  bool truth = true;
 };
 
 /// One problem found in a scenario file, printed as `file:line:col: path: message`.

@@ -326,7 +326,8 @@ void engine::step_machine(std::size_t index, sim_time deadline) {
   machine_state& ms = states_[index];
   if (stamp_) stamp_schedule(deadline);
   events_.clear();
-  const machines::reading r = plant_.step(index, deadline, events_);
+  health_events_.clear();
+  const machines::reading r = plant_.step(index, deadline, events_, health_events_);
   ++steps_;
   if (deadline > cursor_) cursor_ = deadline;
   ms.last = r;
@@ -346,6 +347,10 @@ void engine::step_machine(std::size_t index, sim_time deadline) {
     write_event(payload_, {id, e.at, next_seq(stream::events)}, e);
     publish(index, stream::events, false);
   }
+  for (const auto& e : health_events_) {
+    write_health_event(payload_, {id, e.at, next_seq(stream::events)}, e);
+    publish(index, stream::events, false);
+  }
   if (!m.enabled()) return;
   if (!r.energy_dropped) {
     write_energy(payload_, {id, deadline, next_seq(stream::energy)}, r.energy);
@@ -363,6 +368,22 @@ void engine::step_machine(std::size_t index, sim_time deadline) {
   }
   if (!ms.has_status || ms.status_running != r.is_running || ms.status_mode != r.production.mode)
     publish_status(index, deadline, r.is_running, r.production.mode, r.energy.power_kw);
+  if (scenario_.truth) {
+    // Ground truth on its own topic, never mixed into the measurement streams, and published
+    // even when a dropout silences them.
+    const auto active = plant_.faults_at(index).active();
+    faulted_signals_.clear();
+    for (const auto& f : active) {
+      if (f.start >= deadline) continue;
+      for (auto& k : machines::affected_signals(f.type, m.config().type, f.signal, f.severity))
+        if (std::find(faulted_signals_.begin(), faulted_signals_.end(), k) ==
+            faulted_signals_.end())
+          faulted_signals_.push_back(std::move(k));
+    }
+    write_truth(payload_, {id, deadline, next_seq(stream::truth)}, m.truth(), active,
+                faulted_signals_);
+    publish(index, stream::truth, false);
+  }
 }
 
 // ---------------------------------------------------------------------------------------

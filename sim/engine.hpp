@@ -216,6 +216,8 @@ class engine {
   std::vector<machine_state> states_;
   std::vector<scenarios::local_clock> clocks_;  ///< per factory, for the shift name
   std::vector<machines::fault_event> events_;   ///< reused per step
+  std::vector<machines::health_event> health_events_;  ///< reused per step
+  std::vector<std::string> faulted_signals_;           ///< reused per truth message
   std::string topic_;                           ///< reused per message
   std::string payload_;                         ///< reused per message
 

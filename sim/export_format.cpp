@@ -75,11 +75,14 @@ std::vector<std::string> csv_columns(std::string_view stream) {
         "energy_total_kwh"}},
       {"events",
        {"time", "machine_id", "seq", "event", "fault_id", "anomaly_type", "severity",
-        "severity_value", "metric_name", "signals", "component", "started_at", "ended_at",
-        "work_order", "kind", "components", "health_before", "health_after", "source"}},
+        "severity_value", "metric_name", "signals", "component", "maintenance_type",
+        "started_at", "ended_at", "work_order", "health_before", "health_after", "duration_h",
+        "source"}},
       {"truth",
-       {"time", "machine_id", "seq", "health_index", "limiting_component", "rul_h",
-        "rul_operating_h", "state", "labels"}},
+       {"time", "machine_id", "seq", "health_index", "limiting_component", "rul_operating_h",
+        "rul_calendar_h", "failed", "active_faults", "faulted_signals", "health_bearing",
+        "health_air_end", "health_inlet_valve", "health_impeller", "health_coil",
+        "health_refrigerant", "health_heater_band", "health_check_ring"}},
   }};
   for (const auto& [name, columns] : known)
     if (name == stream) return columns;

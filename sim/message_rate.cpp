@@ -25,7 +25,7 @@ std::uint64_t readings_in_range(std::chrono::milliseconds interval, machines::si
 
 std::optional<double> message_rate::total_messages() const noexcept {
   if (!readings_total || !simulated_s) return std::nullopt;
-  return 3.0 * static_cast<double>(*readings_total) + static_cast<double>(status_start_end) +
+  return reading_streams * static_cast<double>(*readings_total) + static_cast<double>(status_start_end) +
          static_cast<double>(scheduled_events) + random_events_per_s * *simulated_s;
 }
 
@@ -35,6 +35,7 @@ message_rate estimate_message_rate(const scenarios::scenario& s,
   message_rate r;
   r.machines = s.machines.size();
   r.status_start_end = 2 * s.machines.size();
+  r.reading_streams = s.truth ? 4 : 3;
   switch (s.mode) {
     case scenarios::time_mode::realtime:
       r.speed = 1;

@@ -29,12 +29,15 @@ struct message_rate {
   /// Over [from, to) when the run has an end: readings per reading stream.
   std::optional<std::uint64_t> readings_total;
   std::optional<double> simulated_s;  ///< to - from
+  /// Messages per reading: energy, production, environmental, and T/truth unless
+  /// `simulation.truth: false`.
+  int reading_streams = 4;
 
-  /// Messages per simulated second on the three reading streams together.
-  double readings_all_streams_per_s() const noexcept { return 3 * readings_per_s; }
+  /// Messages per simulated second on the reading streams together.
+  double readings_all_streams_per_s() const noexcept { return reading_streams * readings_per_s; }
   /// Expected wall-clock rate (reading streams + random events), 0 for backfill.
   double wall_rate_per_s() const noexcept {
-    return (3 * readings_per_s + random_events_per_s) * speed;
+    return (reading_streams * readings_per_s + random_events_per_s) * speed;
   }
   /// Messages of the whole range when it is bounded: readings, status at start and end,
   /// scheduled and (expected) random events; status changes not counted.

@@ -111,6 +111,7 @@ std::string_view to_string(stream s) noexcept {
     case stream::environmental: return "environmental";
     case stream::status: return "status";
     case stream::events: return "events";
+    case stream::truth: return "truth";
   }
   return "unknown";
 }
@@ -122,6 +123,7 @@ std::string_view topic_suffix(stream s) noexcept {
     case stream::environmental: return "/environmental";
     case stream::status: return "/status";
     case stream::events: return "/events";
+    case stream::truth: return "/truth";
   }
   return "/unknown";
 }
@@ -230,7 +232,7 @@ void append_json_string(std::string& out, std::string_view s) {
 }
 
 std::string_view severity_level(double severity) noexcept {
-  if (severity < 0.3) return "normal";
+  // An active fault is never "normal" (issue 10): a faint one is still a warning.
   if (severity < 0.7) return "warning";
   return "critical";
 }
@@ -316,6 +318,78 @@ void write_event(std::string& out, const payload_head& head, const machines::fau
   else if (e.f.end)
     time_field(out, ",\"ended_at\":", *e.f.end);
   string_field(out, ",\"source\":", e.f.source.empty() ? std::string_view{"scenario"} : e.f.source);
+  out += '}';
+}
+
+void append_work_order(std::string& out, std::uint64_t number) {
+  static constexpr char hex[] = "0123456789ABCDEF";
+  char buf[15] = "WO-";
+  for (int i = 0; i < 12; ++i) buf[3 + i] = hex[(number >> (4 * (11 - i))) & 15];
+  out.append(buf, 15);
+}
+
+void write_health_event(std::string& out, const payload_head& head,
+                        const machines::health_event& e) {
+  using kind = machines::health_event::kind;
+  begin(out, head);
+  const std::string_view component =
+      e.all_components ? std::string_view{"all"} : machines::to_string(e.which);
+  if (e.what == kind::failure) {
+    string_field(out, ",\"event\":", "failure");
+    string_field(out, ",\"component\":", component);
+    key(out, ",\"anomaly_type\":\"");
+    out += component;
+    out += "_failure\"";
+    string_field(out, ",\"severity\":", "critical");
+    out += '}';
+    return;
+  }
+  string_field(out, ",\"event\":",
+               e.what == kind::maintenance_start ? "maintenance_start" : "maintenance_end");
+  string_field(out, ",\"maintenance_type\":",
+               e.type == machines::health_event::maintenance::preventive ? "preventive"
+                                                                         : "corrective");
+  string_field(out, ",\"component\":", component);
+  number_field(out, ",\"health_before\":", e.health_before, 4);
+  number_field(out, ",\"health_after\":", e.health_after, 4);
+  key(out, ",\"work_order\":\"");
+  append_work_order(out, e.work_order);
+  out += '"';
+  number_field(out, ",\"duration_h\":", e.duration_h, 2);
+  out += '}';
+}
+
+void write_truth(std::string& out, const payload_head& head, const machines::health_truth& t,
+                 std::span<const machines::fault> active_faults,
+                 std::span<const std::string> faulted_signals) {
+  begin(out, head);
+  number_field(out, ",\"health_index\":", t.health_index, 4);
+  if (t.count > 0) string_field(out, ",\"limiting_component\":", machines::to_string(t.limiting));
+  number_field(out, ",\"rul_operating_h\":", t.rul_operating_h, 2);
+  number_field(out, ",\"rul_calendar_h\":", t.rul_calendar_h, 2);
+  key(out, ",\"failed\":");
+  out += t.failed ? "true" : "false";
+  key(out, ",\"active_faults\":[");
+  for (std::size_t i = 0; i < active_faults.size(); ++i) {
+    // One entry per fault type, even when two faults of a type overlap.
+    bool seen = false;
+    for (std::size_t j = 0; j < i; ++j) seen = seen || active_faults[j].type == active_faults[i].type;
+    if (seen) continue;
+    if (out.back() != '[') out += ',';
+    append_json_string(out, machines::to_string(active_faults[i].type));
+  }
+  out += "],\"faulted_signals\":[";
+  for (std::size_t i = 0; i < faulted_signals.size(); ++i) {
+    if (i != 0) out += ',';
+    append_json_string(out, faulted_signals[i]);
+  }
+  out += ']';
+  for (std::size_t i = 0; i < t.count; ++i) {
+    key(out, ",\"health_");
+    out += machines::to_string(t.components[i]);
+    out += "\":";
+    append_fixed(out, t.health[i], 4);
+  }
   out += '}';
 }
 

@@ -5,15 +5,17 @@
 
 #include <cstdint>
 #include <string>
+#include <span>
 #include <string_view>
 
 #include "machines/types.hpp"
+#include "machines/wear.hpp"
 
 namespace factorysim::sim {
 
 /// The five streams under a machine's topic T.
-enum class stream : std::uint8_t { energy, production, environmental, status, events };
-inline constexpr std::size_t stream_count = 5;
+enum class stream : std::uint8_t { energy, production, environmental, status, events, truth };
+inline constexpr std::size_t stream_count = 6;
 
 /// "energy", "production", ...: the last topic level and the counter label.
 std::string_view to_string(stream s) noexcept;
@@ -29,7 +31,8 @@ void append_fixed(std::string& out, double value, int decimals);
 /// Appends `s` as a JSON string literal (quoted, escaped).
 void append_json_string(std::string& out, std::string_view s);
 
-/// "normal" below 0.3, "warning" below 0.7, else "critical" (alert_level of the schema).
+/// "warning" below 0.7, else "critical" (alert_level of the schema): an active fault is never
+/// "normal", however faint.
 std::string_view severity_level(double severity) noexcept;
 
 /// The identity every payload starts with.
@@ -60,5 +63,23 @@ void write_status(std::string& out, const payload_head& head, const status_field
 
 /// Replaces `out` with the T/events payload of a fault start or end.
 void write_event(std::string& out, const payload_head& head, const machines::fault_event& e);
+
+}  // namespace factorysim::sim
+
+namespace factorysim::sim {
+
+/// "WO-" and 12 upper-case hex digits of a work order number.
+void append_work_order(std::string& out, std::uint64_t number);
+
+/// Replaces `out` with the T/events payload of a failure or a maintenance start/end
+/// (docs/topics.md "Failures and maintenance").
+void write_health_event(std::string& out, const payload_head& head,
+                        const machines::health_event& e);
+
+/// Replaces `out` with the T/truth payload: health, RUL, failure state, the fault types
+/// active now and the payload keys they change (docs/topics.md "T/truth").
+void write_truth(std::string& out, const payload_head& head, const machines::health_truth& t,
+                 std::span<const machines::fault> active_faults,
+                 std::span<const std::string> faulted_signals);
 
 }  // namespace factorysim::sim

@@ -82,14 +82,16 @@ std::string to_json(const run_summary& s) {
 std::string expected_rate_line(const message_rate& r) {
   std::string line = "expected load: ";
   const std::string each = rate_text(r.readings_per_s);
+  const std::string streams = r.reading_streams > 3
+                                  ? "4 streams: energy, production, environmental, truth"
+                                  : "3 streams: energy, production, environmental";
   if (r.speed > 0) {
     line += rate_text(r.wall_rate_per_s()) + " msg/s";
-    line += " (" + std::to_string(r.machines) + " machines x 3 streams: energy, production, " +
-            "environmental " + rate_text(r.readings_per_s * r.speed) + " msg/s each";
+    line += " (" + std::to_string(r.machines) + " machines x " + streams + " " +
+            rate_text(r.readings_per_s * r.speed) + " msg/s each";
   } else {
     line += "as fast as the sink accepts (backfill; " + std::to_string(r.machines) +
-            " machines x 3 streams: energy, production, environmental " + each +
-            " msg per simulated s each";
+            " machines x " + streams + " " + each + " msg per simulated s each";
   }
   line += "; events ~" + rate_text(r.random_events_per_s * (r.speed > 0 ? r.speed : 1)) +
           (r.speed > 0 ? "/s" : " per simulated s") + " from random faults";

@@ -253,6 +253,9 @@ TEST_F(control_api, an_injected_fault_moves_the_readings_and_shows_on_t_events) 
 
   double before_max = 0, during_min = 1e9, after_max = 0;
   std::size_t before_n = 0, during_n = 0, after_n = 0;
+  // Issue 10: a reading covers the interval that ends at its stamp, so the first one after
+  // the end instant still covers part of the fault (and is labelled so): skip it.
+  bool skipped_first_after = false;
   for (const auto& m : on(compressor_topic + "/environmental")) {
     const std::string t = m["time"].get<std::string>();
     const double p = m["pressure_bar"].get<double>();
@@ -262,6 +265,8 @@ TEST_F(control_api, an_injected_fault_moves_the_readings_and_shows_on_t_events) 
     } else if (t > started && t < ended) {
       during_min = std::min(during_min, p);
       ++during_n;
+    } else if (t > ended && !skipped_first_after) {
+      skipped_first_after = true;
     } else if (t > ended) {
       after_max = std::max(after_max, p);
       ++after_n;

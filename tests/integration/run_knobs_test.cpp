@@ -63,7 +63,8 @@ TEST(run_knobs, command_line_overrides_reach_the_broker_and_the_summary_counts_t
                                            "off"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   // 21 machines at 5 s for 600 s: 120 readings each per stream.
-  EXPECT_NE(r.err.find("21 machines x 3 streams: energy, production, environmental 4.2 msg per "
+  EXPECT_NE(r.err.find("21 machines x 4 streams: energy, production, environmental, truth 4.2 "
+                       "msg per "
                        "simulated s each"),
             std::string::npos)
       << r.err;
@@ -113,9 +114,9 @@ TEST(run_knobs, accelerated_start_line_states_the_expected_wall_rate) {
       {"run", demo, "--mode", "accelerated", "--speed", "10", "--from", "2024-06-03T08:00:00Z",
        "--to", "2024-06-03T08:00:01Z", "--output", "/dev/null", "--control", "off"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  // 7 machines, 2.3667 readings per simulated second per stream, x10.
-  EXPECT_NE(r.err.find("expected load: 71.0 msg/s (7 machines x 3 streams: energy, production, "
-                       "environmental 23.7 msg/s each"),
+  // 7 machines, 2.3667 readings per simulated second per stream, x10, 4 streams with T/truth.
+  EXPECT_NE(r.err.find("expected load: 94.7 msg/s (7 machines x 4 streams: energy, production, "
+                       "environmental, truth 23.7 msg/s each"),
             std::string::npos)
       << r.err;
 }
@@ -202,6 +203,44 @@ TEST(run_small_items, version_prints_the_version_and_the_commit) {
       std::regex(
           R"(factorysim \d+\.\d+\.\d+ \(commit ([0-9a-f]{12}|unknown: built outside a git checkout)\)\n)")))
       << r.out;
+}
+
+}  // namespace
+
+namespace {
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// Issue 10: `--runs N` gives N seeded histories of one scenario, one file each; run k is the
+// single run with seed + k - 1, byte for byte.
+TEST(run_knobs, runs_gives_one_seeded_history_per_file) {
+  const std::string dir = ft::make_temp_dir("factorysim-runs");
+  const std::string quick = std::string(FACTORYSIM_SOURCE_DIR) + "/scenarios/quick-test.yaml";
+  const auto r = ft::run_factorysim_child(
+      {"run", quick, "--runs", "3", "--seed", "40", "--output", dir + "/h.tsv", "--no-progress"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string a = read_text(dir + "/h.run-0001.tsv");
+  const std::string b = read_text(dir + "/h.run-0002.tsv");
+  const std::string c = read_text(dir + "/h.run-0003.tsv");
+  ASSERT_FALSE(a.empty());
+  EXPECT_NE(a, b);
+  EXPECT_NE(b, c);
+  EXPECT_NE(a.find("/truth\t"), std::string::npos);
+  const auto single = ft::run_factorysim_child({"run", quick, "--seed", "41", "--output",
+                                                dir + "/single.tsv", "--no-progress", "--control",
+                                                "off"});
+  ASSERT_EQ(single.exit_code, 0) << single.err;
+  EXPECT_EQ(read_text(dir + "/single.tsv"), b);
+  // Without a file there is nowhere to put the histories.
+  const auto bad = ft::run_factorysim_child({"run", quick, "--runs", "2"});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("--runs needs --output"), std::string::npos) << bad.err;
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

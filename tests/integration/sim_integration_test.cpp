@@ -153,7 +153,10 @@ const std::map<std::string, std::vector<std::string>> spec_keys = {
     {"environmental", {"time", "machine_id", "seq"}},
     {"status", {"time", "machine_id", "seq", "is_running", "operating_mode", "current_power_kw"}},
     {"events", {"time", "machine_id", "seq", "event", "anomaly_type", "severity", "metric_name",
-                "signals", "started_at", "source"}}};
+                "signals", "started_at", "source"}},
+    {"truth", {"time", "machine_id", "seq", "health_index", "limiting_component",
+               "rul_operating_h", "rul_calendar_h", "failed", "active_faults",
+               "faulted_signals"}}};
 const std::set<std::string> environmental_keys = {
     "outdoor_temp_c", "indoor_temp_c", "machine_temp_c", "outdoor_humidity_percent",
     "indoor_humidity_percent", "pressure_bar", "pressure_setpoint_bar", "flow_rate_m3h",

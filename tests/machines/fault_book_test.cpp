@@ -45,7 +45,8 @@ TEST(fault_book, scheduled_fault_starts_and_ends_once) {
         EXPECT_EQ(e.at, t0 + minutes(20));
       }
     }
-    const bool should_be_active = t >= t0 + minutes(10) && t < t0 + minutes(20);
+    // Issue 10: active for the intervals (t - 10 s, t] it overlaps, stamped at their end.
+    const bool should_be_active = t > t0 + minutes(10) && t <= t0 + minutes(20);
     EXPECT_EQ(book.active().size(), should_be_active ? 1u : 0u) << "at +" << (t - t0).count();
   }
   EXPECT_EQ(starts, 1);
@@ -59,6 +60,8 @@ TEST(fault_book, open_ended_fault_lasts_until_cleared) {
   const auto id = book.add(make(fault_type::cavitation, t0, std::nullopt));
   std::vector<fault_event> events;
   book.advance(t0, 1, events);
+  EXPECT_TRUE(events.empty());  // the reading ending at the start instant is not faulted
+  book.advance(t0 + seconds(1), 1, events);
   ASSERT_EQ(events.size(), 1u);
   book.advance(t0 + minutes(600), 1, events);
   EXPECT_EQ(book.active().size(), 1u);
@@ -67,6 +70,8 @@ TEST(fault_book, open_ended_fault_lasts_until_cleared) {
   EXPECT_FALSE(book.clear(999, t0 + minutes(602)));
   events.clear();
   book.advance(t0 + minutes(601), 1, events);
+  EXPECT_TRUE(events.empty());  // active during the interval that ends at the clear
+  book.advance(t0 + minutes(601) + seconds(1), 1, events);
   ASSERT_EQ(events.size(), 1u);
   EXPECT_EQ(events[0].what, fault_event::kind::end);
   EXPECT_EQ(events[0].at, t0 + minutes(601));
@@ -79,10 +84,10 @@ TEST(fault_book, clear_all_ends_active_and_drops_pending) {
   book.add(make(fault_type::fouled_coil, t0, std::nullopt));
   book.add(make(fault_type::spike, t0 + minutes(60), t0 + minutes(70)));
   std::vector<fault_event> events;
-  book.advance(t0, 10, events);
+  book.advance(t0 + seconds(10), 10, events);
   EXPECT_EQ(book.clear_all(t0 + minutes(5)), 2u);
   events.clear();
-  book.advance(t0 + minutes(5), 10, events);
+  book.advance(t0 + minutes(5) + seconds(10), 10, events);
   ASSERT_EQ(events.size(), 1u);  // the pending spike never happens
   EXPECT_EQ(events[0].what, fault_event::kind::end);
   events.clear();
@@ -96,8 +101,11 @@ TEST(fault_book, fault_shorter_than_a_step_still_reports_both_events) {
   book.add(make(fault_type::spike, t0 + seconds(3), t0 + seconds(5)));
   std::vector<fault_event> events;
   book.advance(t0 + seconds(30), 30, events);
-  ASSERT_EQ(events.size(), 2u);
+  ASSERT_EQ(events.size(), 1u);
   EXPECT_EQ(events[0].what, fault_event::kind::start);
+  EXPECT_EQ(book.active().size(), 1u);  // it overlaps the interval (0 s, 30 s]
+  book.advance(t0 + seconds(60), 30, events);
+  ASSERT_EQ(events.size(), 2u);
   EXPECT_EQ(events[1].what, fault_event::kind::end);
   EXPECT_TRUE(book.active().empty());
 }

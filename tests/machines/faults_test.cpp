@@ -60,11 +60,13 @@ struct twins {
     const fault active[] = {f};
     while (healthy.now < stop) {
       const sim_time next = healthy.now + healthy.m.config().interval;
-      const bool on = next >= f.start && next < *f.end;
+      // As the fault book does (issue 10): active for the intervals it overlaps, and the
+      // reading stamped at the start instant covers the time before it.
+      const bool on = f.start < next && next - healthy.m.config().interval < *f.end;
       const reading a = healthy.step();
       const reading b = on ? faulty.step(active) : faulty.step();
-      auto& into_a = next < f.start ? before_a : on ? during_a : after_a;
-      auto& into_b = next < f.start ? before_b : on ? during_b : after_b;
+      auto& into_a = next <= f.start ? before_a : on ? during_a : after_a;
+      auto& into_b = next <= f.start ? before_b : on ? during_b : after_b;
       into_a.push_back(a);
       into_b.push_back(b);
     }
@@ -289,6 +291,33 @@ TEST(faults, faults_that_do_not_apply_are_ignored) {
   twins w(machine_type::pump, fault_type::air_leak, 1.0, "", start, end, end);
   for (std::size_t i = 0; i < w.during_a.size(); ++i) {
     ASSERT_TRUE(same_except_meter(w.during_a[i], w.during_b[i]));
+  }
+}
+
+}  // namespace
+}  // namespace factorysim::machines
+
+namespace factorysim::machines {
+namespace {
+
+// Issue 10: readings are stamped at the end of their interval, so the one stamped at a fault's
+// start instant covers the time before the fault and must not be faulted.
+TEST(faults, the_reading_stamped_at_the_start_instant_is_not_faulted) {
+  for (auto t : testing::all_types) {
+    testing::driver healthy(testing::config_of(t), testing::at(2024, 7, 16, 9));
+    testing::driver faulty(testing::config_of(t), testing::at(2024, 7, 16, 9));
+    fault f;
+    f.id = 3;
+    f.type = fault_type::spike;
+    f.severity = 1;
+    f.start = healthy.now + healthy.m.config().interval;  // the next reading's stamp
+    const fault active[] = {f};
+    const reading a = healthy.step();
+    const reading b = faulty.step(active);
+    EXPECT_EQ(a.energy.power_kw, b.energy.power_kw) << to_string(t);
+    const reading a2 = healthy.step();
+    const reading b2 = faulty.step(active);
+    EXPECT_GT(b2.energy.power_kw, a2.energy.power_kw) << to_string(t);
   }
 }
 

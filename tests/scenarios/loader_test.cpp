@@ -139,7 +139,7 @@ TEST(loader, demo_plant_matches_spec) {
 }
 
 TEST(loader, shipped_scenarios_load) {
-  for (const char* name : {"demo-plant", "load-test", "quick-test"}) {
+  for (const char* name : {"demo-plant", "load-test", "quick-test", "run-to-failure"}) {
     SCOPED_TRACE(name);
     EXPECT_NO_THROW(fs::load_scenario(source_dir + "/scenarios/" + name + ".yaml"));
   }
@@ -705,5 +705,80 @@ TEST(load_options, the_total_machine_count_is_bounded_before_expanding_issue_12)
     FAIL() << "--replicas 6 passed a limit of 5";
   } catch (const fs::scenario_error& e) {
     EXPECT_EQ(e.problems().front().path, "machines[0].replicas");
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Degradation and maintenance (issue 10)
+
+TEST(loader, degradation_and_maintenance_are_read_per_machine) {
+  const std::string yaml = fb + mb + R"(    degradation:
+      initial_wear: { bearing: 0.4, inlet_valve: 0.1 }
+      life_scale: 0.01
+      unit_variation: 0.1
+    maintenance:
+      preventive: { every: 30d, every_run_hours: 500, duration: 6h, restore: 0.8,
+                    components: [bearing] }
+      corrective: { response: 30m, duration: 12h, restore: 0.9 }
+simulation: { truth: false }
+)";
+  const fs::scenario s = fs::parse_scenario(yaml, "w.yaml");
+  EXPECT_FALSE(s.truth);
+  ASSERT_TRUE(s.machines[0].wear);
+  const fm::wear_config& w = *s.machines[0].wear;
+  EXPECT_FLOAT_EQ(w.initial_wear[static_cast<std::size_t>(fm::component::bearing)], 0.4f);
+  EXPECT_FLOAT_EQ(w.initial_wear[static_cast<std::size_t>(fm::component::inlet_valve)], 0.1f);
+  EXPECT_EQ(w.initial_wear[static_cast<std::size_t>(fm::component::air_end)], 0.0);
+  EXPECT_EQ(w.life_scale, 0.01);
+  EXPECT_EQ(w.unit_variation, 0.1);
+  EXPECT_FALSE(w.run_to_failure);
+  EXPECT_EQ(w.pm_every_h, 720);
+  EXPECT_EQ(w.pm_every_run_h, 500);
+  EXPECT_EQ(w.pm_duration_h, 6);
+  EXPECT_EQ(w.pm_restore, 0.8);
+  EXPECT_TRUE(w.pm_components[static_cast<std::size_t>(fm::component::bearing)]);
+  EXPECT_FALSE(w.pm_components[static_cast<std::size_t>(fm::component::air_end)]);
+  EXPECT_EQ(w.repair_response_h, 0.5);
+  EXPECT_EQ(w.repair_duration_h, 12);
+  EXPECT_EQ(w.repair_restore, 0.9);
+  // Defaults: truth on, a new machine, no preventive maintenance.
+  const fs::scenario d = fs::parse_scenario(fb + mb, "d.yaml");
+  EXPECT_TRUE(d.truth);
+  EXPECT_EQ(d.machines[0].wear, nullptr);
+  EXPECT_EQ(d.machines[0].wear_plan().pm_every_h, 0);
+  EXPECT_EQ(d.machines[0].wear_plan().initial_wear[0], 0);
+}
+
+TEST(loader, bad_wear_values_are_reported_with_their_position) {
+  struct wear_case {
+    std::string tail;
+    int line, column;
+    std::string path, fragment;
+  };
+  const std::vector<wear_case> cases = {
+      {"    degradation: { initial_wear: 1.5 }\n", 9, 34, "machines[0].degradation.initial_wear",
+       "between"},
+      {"    degradation: { initial_wear: { impeller: 0.2 } }\n", 9, 36,
+       "machines[0].degradation.initial_wear.impeller", "unknown component \"impeller\""},
+      {"    degradation: { life_scale: 0 }\n", 9, 32, "machines[0].degradation.life_scale",
+       "must be"},
+      {"    maintenance: { preventive: { duration: 2h } }\n", 9, 32,
+       "machines[0].maintenance.preventive", "needs every"},
+      {"    maintenance: { run_to_failure: maybe }\n", 9, 36,
+       "machines[0].maintenance.run_to_failure", ""},
+      {"    maintenance: { corrective: { restore: 2 } }\n", 9, 43,
+       "machines[0].maintenance.corrective.restore", "between"},
+      {"    maintenance: { preventive: { every: 1d, components: [coil] } }\n", 9, 58,
+       "machines[0].maintenance.preventive.components[0]", "unknown component \"coil\""},
+      {"    maintenance: { repair: 1h }\n", 9, 20, "machines[0].maintenance.repair", ""},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.tail);
+    const auto problems = problems_of(fb + mb + c.tail);
+    ASSERT_EQ(problems.size(), 1u) << dump(problems);
+    EXPECT_EQ(problems[0].line, c.line) << problems[0].to_string();
+    EXPECT_EQ(problems[0].column, c.column) << problems[0].to_string();
+    EXPECT_EQ(problems[0].path, c.path) << problems[0].to_string();
+    EXPECT_NE(problems[0].message.find(c.fragment), std::string::npos) << problems[0].to_string();
   }
 }

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <boost/asio/io_context.hpp>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -416,6 +417,103 @@ TEST(engine_options, backfill_without_a_start_is_refused) {
   auto s2 = quick(scenarios::time_mode::backfill);
   s2.to = *s2.from;
   EXPECT_THROW(sim::engine(io, std::move(s2), sink, fixed_clocks()), std::invalid_argument);
+}
+
+}  // namespace
+
+namespace {
+
+/// One conveyor that wears out within hours (issue 10), one minute steps, run to failure.
+scenarios::scenario wearing(bool truth, bool run_to_failure) {
+  std::string yaml = R"(
+name: wear-test
+seed: 3
+time: { mode: backfill, from: 2025-03-03T00:00:00Z, to: 2025-03-06T00:00:00Z }
+simulation: { truth: TRUTH }
+factories:
+  - id: 44444444-4444-4444-4444-444444444444
+    name: Test Shop
+    timezone: UTC
+    calendar:
+      working_days: [sun, mon, tue, wed, thu, fri, sat]
+machines:
+  - id: c2000000-0000-0000-0000-000000000003
+    name: Conveyor-W1
+    type: motor
+    rated_power_kw: 7.5
+    interval: 60s
+    topic: factory/wear/conveyor-1
+    degradation: { initial_wear: { bearing: 0.5 }, life_scale: 0.001 }
+    maintenance:
+      run_to_failure: RTF
+      corrective: { response: 1h, duration: 3h }
+)";
+  yaml.replace(yaml.find("TRUTH"), 5, truth ? "true" : "false");
+  yaml.replace(yaml.find("RTF"), 3, run_to_failure ? "true" : "false");
+  return scenarios::parse_scenario(yaml, "wear-test.yaml");
+}
+
+TEST(engine_truth, truth_follows_every_energy_reading_and_failure_and_repair_go_to_t_events) {
+  const auto topics = by_topic(backfill(wearing(true, false)));
+  expect_seq_without_gaps(topics);
+  const auto& truth = topics.at("factory/wear/conveyor-1/truth");
+  const auto& energy = topics.at("factory/wear/conveyor-1/energy");
+  ASSERT_EQ(truth.size(), energy.size());
+  for (std::size_t i = 0; i < truth.size(); ++i) {
+    ASSERT_EQ(truth[i]["time"], energy[i]["time"]);
+    for (const char* k : {"health_index", "limiting_component", "rul_operating_h",
+                          "rul_calendar_h", "failed", "active_faults", "faulted_signals",
+                          "health_bearing"})
+      ASSERT_TRUE(truth[i].contains(k)) << k;
+  }
+  const auto& events = topics.at("factory/wear/conveyor-1/events");
+  ASSERT_GE(events.size(), 3u);
+  EXPECT_EQ(events[0]["event"], "failure");
+  EXPECT_EQ(events[0]["component"], "bearing");
+  EXPECT_EQ(events[0]["anomaly_type"], "bearing_failure");
+  EXPECT_EQ(events[0]["severity"], "critical");
+  EXPECT_EQ(events[1]["event"], "maintenance_start");
+  EXPECT_EQ(events[1]["maintenance_type"], "corrective");
+  EXPECT_EQ(events[1]["component"], "bearing");
+  EXPECT_EQ(events[1]["health_before"], 0.0);
+  EXPECT_EQ(events[1]["health_after"], 1.0);
+  EXPECT_EQ(events[1]["duration_h"], 3.0);
+  EXPECT_EQ(events[2]["event"], "maintenance_end");
+  EXPECT_EQ(events[2]["work_order"], events[1]["work_order"]);
+  EXPECT_EQ(events[1]["work_order"].get<std::string>().rfind("WO-", 0), 0u);
+
+  // The truth at the failure's instant says failed with RUL 0; the status says fault, then
+  // maintenance, then running again.
+  const std::string failed_at = events[0]["time"];
+  bool seen = false;
+  for (const auto& t : truth)
+    if (t["time"] == failed_at) {
+      seen = true;
+      EXPECT_EQ(t["failed"], true);
+      EXPECT_EQ(t["rul_operating_h"], 0.0);
+      EXPECT_EQ(t["health_bearing"], 0.0);
+    }
+  EXPECT_TRUE(seen);
+  std::vector<std::string> modes;
+  for (const auto& s : topics.at("factory/wear/conveyor-1/status")) modes.push_back(s["operating_mode"]);
+  const auto fault = std::find(modes.begin(), modes.end(), "fault");
+  ASSERT_NE(fault, modes.end());
+  const auto maintenance = std::find(fault, modes.end(), "maintenance");
+  ASSERT_NE(maintenance, modes.end());
+  EXPECT_NE(std::find(maintenance, modes.end(), "running"), modes.end());
+}
+
+TEST(engine_truth, truth_false_publishes_no_truth_and_the_readings_stay_the_same) {
+  const auto with = backfill(wearing(true, true));
+  const auto without = backfill(wearing(false, true));
+  std::vector<sim::memory_message> filtered;
+  for (const auto& m : with)
+    if (!m.topic.ends_with("/truth")) filtered.push_back(m);
+  ASSERT_EQ(filtered.size(), without.size());
+  for (std::size_t i = 0; i < without.size(); ++i) {
+    ASSERT_FALSE(without[i].topic.ends_with("/truth"));
+    ASSERT_EQ(filtered[i].payload, without[i].payload);
+  }
 }
 
 }  // namespace

@@ -230,7 +230,7 @@ TEST(export_format, csv_has_one_file_per_stream_and_every_value_of_every_message
   const std::vector<std::string> expected_paths = {
       (d / "golden.energy.csv").string(), (d / "golden.production.csv").string(),
       (d / "golden.environmental.csv").string(), (d / "golden.status.csv").string(),
-      (d / "golden.events.csv").string()};
+      (d / "golden.events.csv").string(), (d / "golden.truth.csv").string()};
   EXPECT_EQ(paths, expected_paths);
   std::map<std::string, std::vector<std::vector<std::string>>> rows;
   std::map<std::string, std::vector<std::string>> headers;

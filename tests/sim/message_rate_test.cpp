@@ -35,14 +35,15 @@ TEST(message_rate, demo_plant_by_hand) {
   const auto r = sim::estimate_message_rate(demo(), std::nullopt, std::nullopt);
   EXPECT_EQ(r.machines, 7u);
   EXPECT_NEAR(r.readings_per_s, 2 + 3 * 0.1 + 2 / 30.0, 1e-12);
-  EXPECT_NEAR(r.readings_all_streams_per_s(), 3 * (2 + 0.3 + 2 / 30.0), 1e-12);
+  EXPECT_EQ(r.reading_streams, 4);  // T/truth is on by default
+  EXPECT_NEAR(r.readings_all_streams_per_s(), 4 * (2 + 0.3 + 2 / 30.0), 1e-12);
   EXPECT_EQ(r.speed, 1);  // realtime
   EXPECT_EQ(r.status_start_end, 14u);
   // Random faults: spike 2/day on each of the 7, air leak 1, fouled coil 0.3, belt slip 0.5;
   // two events (start, end) each.
   EXPECT_NEAR(r.random_events_per_s, 2 * (7 * 2 + 1 + 0.3 + 0.5) / 86400.0, 1e-12);
   EXPECT_FALSE(r.readings_total);
-  EXPECT_NEAR(r.wall_rate_per_s(), 3 * r.readings_per_s + r.random_events_per_s, 1e-12);
+  EXPECT_NEAR(r.wall_rate_per_s(), 4 * r.readings_per_s + r.random_events_per_s, 1e-12);
 }
 
 TEST(message_rate, replicas_scale_it_and_accelerated_multiplies_by_the_speed) {
@@ -52,7 +53,7 @@ TEST(message_rate, replicas_scale_it_and_accelerated_multiplies_by_the_speed) {
   s.speed = 60;
   const auto r = sim::estimate_message_rate(s, std::nullopt, std::nullopt);
   EXPECT_NEAR(r.readings_per_s, 10 * (2 + 0.3 + 2 / 30.0), 1e-9);
-  EXPECT_NEAR(r.wall_rate_per_s(), 60 * (3 * r.readings_per_s + r.random_events_per_s), 1e-9);
+  EXPECT_NEAR(r.wall_rate_per_s(), 60 * (4 * r.readings_per_s + r.random_events_per_s), 1e-9);
 }
 
 TEST(message_rate, readings_in_a_range_are_the_deadlines_after_from_up_to_to) {
@@ -79,6 +80,7 @@ TEST(message_rate, a_backfill_publishes_what_the_estimate_says) {
   io.run();
   const auto st = e.status();
   for (std::size_t k = 0; k < 3; ++k) EXPECT_EQ(st.published[k], *r.readings_total);
+  EXPECT_EQ(st.published[static_cast<std::size_t>(sim::stream::truth)], *r.readings_total);
   EXPECT_GE(st.published[static_cast<std::size_t>(sim::stream::status)], r.status_start_end);
   EXPECT_EQ(st.published[static_cast<std::size_t>(sim::stream::events)], r.scheduled_events);
 }

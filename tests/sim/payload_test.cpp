@@ -273,14 +273,15 @@ TEST(payload_events, end_without_planned_end_uses_the_event_time) {
   sim::write_event(out, {id, e.at, 5}, e);
   const auto j = nlohmann::json::parse(out);
   EXPECT_EQ(j["ended_at"], "2024-06-01T02:00:00.000Z");
-  EXPECT_EQ(j["severity"], "normal");
+  EXPECT_EQ(j["severity"], "warning");  // issue 10: a faint fault is not "normal"
   EXPECT_FALSE(j.contains("metric_name"));
   EXPECT_TRUE(j["signals"].is_array());
 }
 
 TEST(payload_severity, thresholds) {
-  EXPECT_EQ(sim::severity_level(0.0), "normal");
-  EXPECT_EQ(sim::severity_level(0.2999), "normal");
+  // Issue 10: an active fault at severity 0.2 was published as "normal".
+  EXPECT_EQ(sim::severity_level(0.0), "warning");
+  EXPECT_EQ(sim::severity_level(0.2), "warning");
   EXPECT_EQ(sim::severity_level(0.3), "warning");
   EXPECT_EQ(sim::severity_level(0.6999), "warning");
   EXPECT_EQ(sim::severity_level(0.7), "critical");
