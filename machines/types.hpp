@@ -210,7 +210,7 @@ struct production_reading {
   double speed_percent = 0;
 };
 
-/// Every environmental key of SPEC.md; a model fills those it has, the rest stay absent.
+/// Every environmental key of docs/topics.md; a model fills those it has, the rest stay absent.
 struct environmental_reading {
   double outdoor_temp_c = absent;
   double indoor_temp_c = absent;

@@ -1,4 +1,4 @@
--- 010: enum types of the EnMS schema (SPEC.md section 3). New labels are only ever added.
+-- 010: enum types of the EnMS schema (docs/schema.md). New labels are only ever added.
 
 DO $$
 DECLARE

@@ -1,4 +1,4 @@
--- 020: the plant: factories and machines (SPEC.md sections 1 and 3).
+-- 020: the plant: factories and machines (docs/plant.md, docs/schema.md).
 
 -- Keeps updated_at true on every real change (no-op updates are skipped by the triggers'
 -- WHEN clause, so re-running `factorysim db init` changes nothing).

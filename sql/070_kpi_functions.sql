@@ -1,4 +1,4 @@
--- 070: KPI functions (names and arguments of the EnMS schema, SPEC.md section 3).
+-- 070: KPI functions (names and arguments of the EnMS schema, docs/schema.md).
 -- Common rules:
 --   * ranges are half-open: a row counts when p_start_time <= time < p_end_time;
 --   * they read the raw tables (exact for any range, at any millisecond, on both backends,
