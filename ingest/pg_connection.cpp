@@ -48,6 +48,18 @@ pg_connection::pg_connection(const std::string& conninfo, const pg_session_setti
     conn_ = nullptr;
     throw pg_error(pg_failure::connection, "", msg);
   }
+  // A constructor that throws runs no destructor: the session settings below close the
+  // connection themselves when they fail (LeakSanitizer found each failed retry leaking one).
+  try {
+    apply_session_settings(settings);
+  } catch (...) {
+    PQfinish(conn_);
+    conn_ = nullptr;
+    throw;
+  }
+}
+
+void pg_connection::apply_session_settings(const pg_session_settings& settings) {
   if (settings.statement_timeout_ms > 0)
     exec("SET statement_timeout = " + std::to_string(settings.statement_timeout_ms));
   if (!settings.schema.empty()) {

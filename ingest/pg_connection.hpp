@@ -70,6 +70,7 @@ class pg_connection {
 
  private:
   [[noreturn]] void fail(const char* what, const void* result);
+  void apply_session_settings(const pg_session_settings& settings);
 
   pg_conn* conn_ = nullptr;
 };

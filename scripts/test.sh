@@ -52,9 +52,6 @@ export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:abort_on_error=1:${UBSA
 # .deb build, the documented demo, InfluxDB, TimescaleDB and the SQL-only suites, whose code
 # under test is not ours or is exercised above (tests/README.md).
 ctest --test-dir "$san_dir" --output-on-failure -j"$(nproc)" --timeout 900 -L unit
-# Also left out until fixed (found by this stage, issue 12): ingest_hardening's --schema case,
-# where pg_connection's constructor throws after PQconnectdbParams succeeded and so never
-# calls PQfinish: LeakSanitizer reports the PGconn (and its socket stays open).
 ctest --test-dir "$san_dir" --output-on-failure -j"$(nproc)" --timeout 900 -L integration \
-  -E '^(package_|quickstart|influx|timescale|db_init|kpi|partitions|rollups|schema|postgres_server|ingest_hardening[.]schema_selects_where_the_rows_go$)'
+  -E '^(package_|quickstart|influx|timescale|db_init|kpi|partitions|rollups|schema|postgres_server)'
 echo "test.sh: fuzzing and sanitizer suite took $(( $(date +%s) - started )) s" >&2
