@@ -23,29 +23,13 @@ warmup_s=${WARMUP_S:-60}
 load=${LOAD:-0.5}
 cap_sim_s=${CAP_SIM_S:-300}
 max_catchup_s=${MAX_CATCHUP_S:-1800}
-psql_bin=/usr/lib/postgresql/15/bin/psql
 scenario="$root/bench/ingest_e2e.yaml"
 machines=2000  # bench/ingest_e2e.yaml: replicas, one reading per second each on 3 streams
 [ -x "$bin" ] || { echo "outage_bench: build $bin first" >&2; exit 2; }
 
-work=$(mktemp -d /tmp/factorysim-outage-bench.XXXXXX)
-chmod 0755 "$work"
-export FACTORYSIM_PG_DIR="$work/pg"
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  "$root/scripts/pg-local.sh" destroy >/dev/null 2>&1 || true
-  [ -n "${KEEP:-}" ] || rm -rf "$work"
-}
-trap cleanup EXIT
-now() { date +%s.%N; }
+. "$root/bench/bench_lib.sh"
+bench_setup outage-bench
 log() { echo "outage_bench: $*" >&2; }
-
-db=$("$root/scripts/pg-local.sh" start)
-sql() { "$psql_bin" -X -q -v ON_ERROR_STOP=1 -d "$db" "$@"; }
-sql -c "ALTER SYSTEM SET max_locks_per_transaction = 4096" >/dev/null
-"$root/scripts/pg-local.sh" stop >/dev/null
-db=$("$root/scripts/pg-local.sh" start)
 port=$(python3 -c "import socket; s=socket.socket(); s.bind(('127.0.0.1',0)); print(s.getsockname()[1])")
 mkdir -p "$work/mosquitto"
 cat >"$work/mosquitto/mosquitto.conf" <<EOF
