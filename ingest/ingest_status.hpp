@@ -20,6 +20,8 @@ struct ingest_snapshot {
   std::array<std::uint64_t, stream_count> inserted{};  ///< new rows
   std::array<std::uint64_t, reject_reason_count> rejects{};
   std::uint64_t transactions = 0;
+  std::uint64_t narrow_rows = 0;  ///< new rows of the MANTIS layer's sensor_data_raw
+  bool narrow = false;            ///< the database has the MANTIS layer (narrow rows written)
   std::uint64_t splits = 0;
   std::uint64_t staged_retries = 0;
   std::uint64_t spooled_batches = 0;

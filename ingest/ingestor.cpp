@@ -85,6 +85,8 @@ struct counters {
   std::array<std::atomic<std::uint64_t>, stream_count> inserted{};
   std::array<std::atomic<std::uint64_t>, reject_reason_count> rejects{};
   std::atomic<std::uint64_t> transactions{0};
+  std::atomic<std::uint64_t> narrow_rows{0};
+  std::atomic<bool> narrow{false};  ///< the database has the MANTIS layer
   std::atomic<std::uint64_t> splits{0};
   std::atomic<std::uint64_t> staged_retries{0};
   std::atomic<std::uint64_t> spooled_batches{0};
@@ -389,8 +391,10 @@ bool ingestor::try_connect() {
     return false;
   }
   c_.db_up = true;
+  c_.narrow = !writer_.mantis_schema().empty();
   say("connected to PostgreSQL (" + std::to_string(writer_.known_machines()) +
-      " machines known)");
+      " machines known" +
+      (c_.narrow ? ", MANTIS layer in schema " + writer_.mantis_schema() : std::string()) + ")");
   last_db_error_.clear();
   return true;
 }
@@ -464,6 +468,7 @@ void ingestor::account(const batch_outcome& out, std::span<const pending_message
   for (std::size_t i = 0; i < reject_reason_count; ++i)
     c_.rejects[i] += static_cast<std::uint64_t>(out.rejects[i]);
   c_.transactions += static_cast<std::uint64_t>(out.transactions);
+  c_.narrow_rows += static_cast<std::uint64_t>(out.mantis_rows);
   c_.splits += static_cast<std::uint64_t>(out.splits);
   c_.staged_retries += static_cast<std::uint64_t>(out.staged_retries);
   // A committed write: the database works again, so the next loss starts the backoff over.
@@ -618,6 +623,8 @@ ingest_snapshot ingestor::snapshot(bool with_streams) {
   }
   for (std::size_t i = 0; i < reject_reason_count; ++i) s.rejects[i] = c_.rejects[i];
   s.transactions = c_.transactions;
+  s.narrow_rows = c_.narrow_rows;
+  s.narrow = c_.narrow;
   s.splits = c_.splits;
   s.staged_retries = c_.staged_retries;
   s.spooled_batches = c_.spooled_batches;

@@ -50,6 +50,27 @@ TEST(metrics_view, status_line_shows_p99_and_seq_accounting_so_far) {
             std::string::npos);
 }
 
+// Issue 11: the MANTIS layer's narrow rows are counted in every view, apart from the EnMS rows.
+TEST(metrics_view, narrow_rows_are_counted_in_status_line_summary_and_json) {
+  ingest_snapshot before;
+  before.narrow = true;
+  before.narrow_rows = 100;
+  ingest_snapshot now = before;
+  now.inserted[0] = 10;
+  now.narrow_rows = 100 + 70;
+  const std::string line = format_status_line(now, before, 2.0, "");
+  EXPECT_NE(line.find(" truth 0 sensor_raw 35 |"), std::string::npos) << line;
+  EXPECT_NE(line.find("new rows 10 "), std::string::npos) << line;
+  EXPECT_NE(format_summary(now).find("(10 new rows, 170 narrow rows)"), std::string::npos)
+      << format_summary(now);
+  EXPECT_EQ(nlohmann::json::parse(render_summary_json(now)).at("narrow_rows"), 170);
+  // Without the layer the line and the summary keep their EnMS-only form.
+  EXPECT_EQ(format_status_line(ingest_snapshot{}, ingest_snapshot{}, 1.0, "").find("sensor_raw"),
+            std::string::npos);
+  EXPECT_EQ(format_summary(ingest_snapshot{}).find("narrow"), std::string::npos);
+  EXPECT_EQ(nlohmann::json::parse(render_summary_json(ingest_snapshot{})).at("narrow_rows"), 0);
+}
+
 std::map<std::string, double> samples(const std::string& text) {
   std::map<std::string, double> m;
   std::istringstream in(text);

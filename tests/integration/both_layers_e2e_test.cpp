@@ -206,6 +206,17 @@ void run_and_check_both_layers(const std::string& db, const std::string& schema)
   for (const auto& k : unstored) unstored_list += k + ' ';
   EXPECT_TRUE(unstored.empty()) << "published as numbers but no MANTIS signal: " << unstored_list;
   EXPECT_EQ(query_int(db, "SELECT count(*) FROM " + m + "sensor_data_raw"), expected_rows);
+  // The ingestor counts what it wrote to each layer (issue 11: narrow rows were uncounted).
+  {
+    std::ifstream in(dir / "summary.json");
+    const auto summary = nlohmann::json::parse(in);
+    EXPECT_EQ(summary.at("narrow_rows").get<long>(), expected_rows);
+    EXPECT_EQ(summary.at("received").get<long>(), pub.messages);
+  }
+  const auto log = ingest.log();
+  EXPECT_NE(log.find(" sensor_raw "), std::string::npos) << log;
+  EXPECT_NE(log.find(", " + std::to_string(expected_rows) + " narrow rows)"), std::string::npos)
+      << log;
   // Every sensor that got rows belongs to a scenario machine's asset.
   EXPECT_EQ(query_int(db, "SELECT count(*) FROM " + m + "sensor_data_raw r LEFT JOIN " + m +
                               "sensors s ON s.id = r.sensor_id WHERE s.asset_id IS NULL"),
