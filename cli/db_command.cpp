@@ -183,7 +183,10 @@ int run_maintain(const db_args& a) {
                 << " written, "
                 << count_of(r.dropped, "old partition or chunk", "old partitions or chunks")
                 << " dropped, " << count_of(r.views_refreshed, "view", "views") << " refreshed"
-                << (r.mantis ? " (EnMS and MANTIS layers)" : "") << '\n';
+                << (r.mantis ? ", " + count_of(r.mantis_windows, "sensor window", "sensor windows") +
+                                   " written (EnMS and MANTIS layers)"
+                             : std::string())
+                << '\n';
       if (a.every_s <= 0) return 0;
       // Sleep in small steps so that SIGTERM ends the loop promptly.
       const auto until = std::chrono::steady_clock::now() +

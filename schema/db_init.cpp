@@ -579,6 +579,12 @@ maintain_report maintain(pqxx::connection_base& c, const maintain_options& optio
                                   "to_timestamp($2))",
                                   epoch_s(from), epoch_s(now_s))[0]
                                  .as<std::int64_t>();
+    // Windows and features (mantis/040): plain SQL on both backends, whole windows only.
+    report.mantis_windows = w.exec_params1(
+                                 "SELECT refresh_mantis_windows(to_timestamp($1), "
+                                 "to_timestamp($2))",
+                                 epoch_s(from), epoch_s(now_s))[0]
+                                .as<std::int64_t>();
     if (options.retention)
       report.dropped +=
           w.exec_params1("SELECT apply_mantis_retention(to_timestamp($1))", epoch_s(now_s))[0]

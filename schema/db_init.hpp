@@ -172,6 +172,7 @@ struct maintain_report {
   std::int64_t rollup_buckets = 0;
   int dropped = 0;                  ///< partitions or chunks
   bool mantis = false;              ///< the MANTIS layer was maintained too
+  std::int64_t mantis_windows = 0;  ///< sensor_data_windowed rows written (features beside them)
   int views_refreshed = 0;          ///< materialized dashboard views refreshed
 };
 

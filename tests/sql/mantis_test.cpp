@@ -5,6 +5,7 @@
 // the rollups and applies each series' retention.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -43,7 +44,7 @@ TEST(mantis, the_default_profile_creates_no_mantis_schema) {
 TEST(mantis, db_init_creates_every_object_and_assets_with_stable_ids) {
   const std::string db = shared_server().create_database("mantis");
   const std::string first = init(db, {"--profile", "enms,mantis"});
-  EXPECT_NE(first.find("db: mantis layer: applied 4 migrations"), std::string::npos) << first;
+  EXPECT_NE(first.find("db: mantis layer: applied 5 migrations"), std::string::npos) << first;
   for (const char* t : {"assets",
                         "sensors",
                         "spare_parts",
@@ -192,4 +193,152 @@ TEST(mantis, loadgen_narrow_writes_seven_rows_per_reading_with_the_sensor_ids) {
                         out),
             1);
   EXPECT_NE(out.find("--profile enms,mantis"), std::string::npos) << out;
+}
+
+// Issue 11: `db maintain` fills sensor_data_windowed (1 min, 5 min, 1 h) and sensor_features
+// (rms, peak, peak_to_peak, crest_factor per 5 min and 1 h) from the raw rows: whole windows
+// only, never before the raw data's retention horizon, a rerun changing nothing.
+TEST(mantis, maintain_fills_windows_and_features_from_the_raw_rows) {
+  const std::string db = shared_server().create_database("mantiswin");
+  init(db, {"--profile", "enms,mantis"});
+  const std::string sensor =
+      "mantis.sensor_uuid('c0000000-0000-0000-0000-000000000001', 'vibration_mm_s')";
+  // Two whole hours ending at the last whole hour, value g at H - g minutes (g = 1..120), and
+  // one reading in the hour in progress, which no window may hold yet.
+  exec_sql(db, "INSERT INTO mantis.sensor_data_raw (time, sensor_id, value) SELECT"
+               " date_trunc('hour', now()) - g * interval '1 minute', " +
+                   sensor +
+                   ", g FROM generate_series(1, 120) g;"
+                   " INSERT INTO mantis.sensor_data_raw (time, sensor_id, value) VALUES"
+                   " (date_trunc('hour', now()) + interval '1 second', " +
+                   sensor +
+                   ", 1000);"
+                   // A window whose raw rows retention already dropped: a refresh reaching
+                   // back that far must keep it.
+                   " INSERT INTO mantis.sensor_data_windowed (time, sensor_id, window_size,"
+                   " sample_count, mean) VALUES (date_trunc('hour', now()) - interval '100 days', " +
+                   sensor + ", '1 hour', 60, 42)");
+  std::string out;
+  ASSERT_EQ(run_command({FACTORYSIM_BINARY, "db", "maintain", "--db", db, "--refresh-hours",
+                         "2500"},
+                        out),
+            0)
+      << out;
+  EXPECT_EQ(query_value(db, "SELECT string_agg(window_size || ' ' || n, ', ' ORDER BY window_size)"
+                            " FROM (SELECT window_size, count(*) AS n FROM mantis.sensor_data_windowed"
+                            " WHERE time > now() - interval '1 day' AND time < date_trunc('hour', now())"
+                            " GROUP BY 1) x"),
+            "1 hour 2, 1 minute 120, 5 minutes 24");
+  EXPECT_NE(out.find(" sensor windows written (EnMS and MANTIS layers)"), std::string::npos) << out;
+  // The hour in progress has no window yet (its 1-minute and 5-minute windows may be whole).
+  EXPECT_EQ(count(db, "SELECT count(*) FROM mantis.sensor_data_windowed WHERE window_size ="
+                      " '1 hour' AND time >= date_trunc('hour', now())"),
+            0);
+  EXPECT_EQ(count(db, "SELECT count(*) FROM mantis.sensor_data_windowed WHERE mean = 42"
+                      " AND time < now() - interval '50 days'"),
+            1);
+  // The older whole hour holds g = 61..120, in time order 120 first.
+  const double n = 60, lo = 61, hi = 120;
+  double sum = 0, squares = 0;
+  for (double g = lo; g <= hi; ++g) {
+    sum += g;
+    squares += g * g;
+  }
+  const double mean = sum / n;
+  const double stddev = std::sqrt((squares - n * mean * mean) / (n - 1));
+  const double rms = std::sqrt(squares / n);
+  const auto row = query_rows(
+      db, "SELECT sample_count, mean, min, max, stddev, first, last FROM mantis.sensor_data_windowed"
+          " WHERE window_size = '1 hour' AND time = date_trunc('hour', now()) - interval '2 hours'");
+  ASSERT_EQ(row.size(), 1u);
+  EXPECT_EQ(row[0][0].value_or(""), "60");
+  EXPECT_NEAR(std::stod(row[0][1].value_or("nan")), mean, 1e-9);
+  EXPECT_EQ(std::stod(row[0][2].value_or("nan")), lo);
+  EXPECT_EQ(std::stod(row[0][3].value_or("nan")), hi);
+  EXPECT_NEAR(std::stod(row[0][4].value_or("nan")), stddev, 1e-9);
+  EXPECT_EQ(std::stod(row[0][5].value_or("nan")), hi);  // first in time
+  EXPECT_EQ(std::stod(row[0][6].value_or("nan")), lo);
+  const auto feature = [&](const std::string& name) {
+    return query_double(db, "SELECT value FROM mantis.sensor_features WHERE window_size = '1 hour'"
+                            " AND feature_name = '" +
+                                name +
+                                "' AND time = date_trunc('hour', now()) - interval '2 hours'"
+                                " AND asset_id = 'c0000000-0000-0000-0000-000000000001'");
+  };
+  EXPECT_NEAR(feature("rms"), rms, 1e-9);
+  EXPECT_EQ(feature("peak"), hi);
+  EXPECT_EQ(feature("peak_to_peak"), hi - lo);
+  EXPECT_NEAR(feature("crest_factor"), hi / rms, 1e-12);
+  // Features per 5-minute and 1-hour window, none for 1-minute ones: 4 x (24 + 2).
+  const std::string features =
+      "SELECT count(*) FROM mantis.sensor_features WHERE time < date_trunc('hour', now())";
+  EXPECT_EQ(count(db, features), 4 * (24 + 2));
+  EXPECT_EQ(count(db, "SELECT count(*) FROM mantis.sensor_features WHERE window_size = '1 minute'"),
+            0);
+  // A rerun writes the same rows again.
+  const std::string state =
+      "SELECT count(*) || ' ' || sum(mean) || ' ' || sum(sample_count) FROM "
+      "mantis.sensor_data_windowed";
+  const auto before = query_value(db, state + " WHERE time < date_trunc('hour', now())");
+  ASSERT_EQ(run_command({FACTORYSIM_BINARY, "db", "maintain", "--db", db, "--refresh-hours", "4"},
+                        out),
+            0)
+      << out;
+  EXPECT_EQ(query_value(db, state + " WHERE time < date_trunc('hour', now())"), before);
+  EXPECT_EQ(count(db, features), 4 * (24 + 2));
+}
+
+// Issue 11: docs/examples/mantis_zscore_baseline.sql, as documented: a baseline model
+// registered in ml_models writes anomaly_scores over the 5-minute windows; the spike is the
+// one anomaly, with the z-score computed here from the same series; a rerun adds nothing.
+TEST(mantis, the_documented_zscore_baseline_scores_the_windows_and_flags_the_spike) {
+  const std::string db = shared_server().create_database("mantiszscore");
+  init(db, {"--profile", "enms,mantis"});
+  // Three hours of one reading a minute: a small saw-tooth, and minute 150..154 at 10.
+  const auto value_at = [](int minute) {
+    return minute >= 150 && minute < 155 ? 10.0 : 2.0 + 0.01 * (minute % 7);
+  };
+  std::string values;
+  for (int k = 0; k < 180; ++k)
+    values += (k ? "," : "") + std::string("(") + std::to_string(k) + "," +
+              std::to_string(value_at(k)) + ")";
+  exec_sql(db, "INSERT INTO mantis.sensor_data_raw (time, sensor_id, value) SELECT"
+               " date_trunc('hour', now()) - interval '3 hours' + k * interval '1 minute',"
+               " mantis.sensor_uuid('c0000000-0000-0000-0000-000000000001', 'vibration_mm_s'), v"
+               " FROM (VALUES " +
+                   values + ") AS x (k, v)");
+  std::string out;
+  ASSERT_EQ(run_command({FACTORYSIM_BINARY, "db", "maintain", "--db", db, "--refresh-hours", "4"},
+                        out),
+            0)
+      << out;
+  const std::string file =
+      std::string(FACTORYSIM_SOURCE_DIR) + "/docs/examples/mantis_zscore_baseline.sql";
+  run_psql(db, {"-c", "SET search_path = mantis, public", "-f", file});
+  EXPECT_EQ(query_value(db, "SELECT model_type || ' ' || is_active FROM mantis.ml_models"
+                            " WHERE name = 'baseline_rolling_zscore'"),
+            "anomaly_detection true");
+  // 36 windows, the first 12 without a full history.
+  EXPECT_EQ(count(db, "SELECT count(*) FROM mantis.anomaly_scores"), 36 - 12);
+  // The spike's window (minutes 150..154 = window 30) against windows 18..29.
+  std::vector<double> means;
+  for (int w = 0; w < 36; ++w) {
+    double s = 0;
+    for (int k = 5 * w; k < 5 * w + 5; ++k) s += value_at(k);
+    means.push_back(s / 5);
+  }
+  double mu = 0;
+  for (int w = 18; w < 30; ++w) mu += means[static_cast<std::size_t>(w)] / 12;
+  double var = 0;
+  for (int w = 18; w < 30; ++w)
+    var += std::pow(means[static_cast<std::size_t>(w)] - mu, 2) / 11;
+  const double z = (means[30] - mu) / std::sqrt(var);
+  EXPECT_EQ(query_value(db, "SELECT count(*) || ' ' || min(time - date_trunc('hour', now()) +"
+                            " interval '3 hours') FROM mantis.anomaly_scores WHERE is_anomaly"),
+            "1 02:30:00");
+  EXPECT_NEAR(query_double(db, "SELECT score FROM mantis.anomaly_scores WHERE is_anomaly"), z,
+              1e-6 * std::fabs(z));
+  run_psql(db, {"-c", "SET search_path = mantis, public", "-f", file});
+  EXPECT_EQ(count(db, "SELECT count(*) FROM mantis.anomaly_scores"), 36 - 12);
+  EXPECT_EQ(count(db, "SELECT count(*) FROM mantis.ml_models"), 1);
 }
