@@ -6,12 +6,17 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdlib>
+#include <functional>
 #include <memory>
 #include <pqxx/pqxx>
+#include <sstream>
 
 #include "schema/db_init.hpp"
 #include "tests/sql/grafana_queries.hpp"
+#include "tests/support/postgres_server.hpp"
 
 using namespace factorysim;
 
@@ -67,6 +72,15 @@ class timescale : public ::testing::Test {
     return r[0][0].c_str();
   }
   double number(const std::string& sql) { return std::stod(value(sql)); }
+  /// Every rollup level over [from, to) (SQL expressions), lowest level first.
+  void refresh_all_rollups(const std::string& from, const std::string& to) {
+    const std::string names =
+        value("SELECT string_agg(name, ' ' ORDER BY level, name) FROM rollup_definitions()");
+    std::istringstream in(names);
+    for (std::string name; in >> name;)
+      exec_autocommit("CALL refresh_continuous_aggregate('" + name + "', " + from + ", " + to +
+                      ")");
+  }
   long long count(const std::string& sql) { return std::stoll(value(sql)); }
 
   void seed_plant() {
@@ -452,4 +466,178 @@ TEST_F(timescale, every_grafana_dashboard_query_runs) {
       ADD_FAILURE() << q.where << ": " << e.what() << "\n" << sql;
     }
   }
+}
+
+namespace {
+
+// The EnMS views tests' plant (tests/sql/enms_views_test.cpp): one UTC factory with a flat
+// tariff and a carbon factor, pump m1 reporting hourly.
+void seed_utc_plant(const std::function<void(const std::string&)>& exec) {
+  exec(R"(
+    INSERT INTO factories (id, name, timezone, carbon_region) VALUES
+      ('11111111-1111-1111-1111-111111111111', 'F', 'UTC', 'R');
+    INSERT INTO machines (id, factory_id, name, type, rated_power_kw, data_interval_seconds) VALUES
+      ('c0000000-0000-0000-0000-000000000001', '11111111-1111-1111-1111-111111111111', 'A', 'pump', 50, 3600);
+    INSERT INTO energy_tariffs (factory_id, name, rate_per_kwh, currency) VALUES
+      ('11111111-1111-1111-1111-111111111111', 'flat', 0.2, 'EUR');
+    INSERT INTO carbon_factors (region, emission_factor_kg_co2_per_kwh) VALUES ('R', 0.5);)");
+}
+
+}  // namespace
+
+// Issue 11: the shift views and the operations helpers on TimescaleDB (mv_shift_daily over the
+// continuous aggregates, v_shift_comparison, machine_operations, calculate_operating_hours,
+// calculate_idle_energy): the same figures as on PostgreSQL (enms_views_test.cpp).
+TEST_F(timescale, shift_views_and_operations_helpers_equal_the_raw_data) {
+  seed_utc_plant([this](const std::string& sql) { exec(sql); });
+  exec(R"(
+    INSERT INTO energy_readings (time, machine_id, power_kw, energy_kwh)
+    SELECT t, 'c0000000-0000-0000-0000-000000000001', 10 + extract(hour FROM t), 10 + extract(hour FROM t)
+      FROM generate_series(date_trunc('day', now()), date_trunc('day', now()) + interval '23 hours', interval '1 hour') t;
+    INSERT INTO production_data (time, machine_id, production_count, operating_mode, shift)
+    SELECT t, 'c0000000-0000-0000-0000-000000000001', 5,
+           CASE WHEN extract(hour FROM t) < 2 THEN 'idle' ELSE 'running' END::operating_mode,
+           CASE WHEN extract(hour FROM t) < 12 THEN 'early' ELSE 'late' END
+      FROM generate_series(date_trunc('day', now()), date_trunc('day', now()) + interval '23 hours', interval '1 hour') t;)");
+  refresh_all_rollups("date_trunc('day', now()) - interval '1 day'",
+                      "date_trunc('day', now()) + interval '2 days'");
+  EXPECT_EQ(count("SELECT refresh_enms_views()"), 3);
+  const double raw = number("SELECT sum(energy_kwh) FROM energy_readings");
+  EXPECT_NEAR(number("SELECT sum(energy_kwh) FROM v_shift_comparison"), raw, 1e-9);
+  EXPECT_NEAR(number("SELECT sum(energy_share) FROM v_shift_comparison"), 1.0, 1e-12);
+  EXPECT_NEAR(
+      number("SELECT energy_kwh FROM mv_shift_daily WHERE shift = 'early'"),
+      number("SELECT sum(energy_kwh) FROM energy_readings WHERE extract(hour FROM time) < 12"),
+      1e-9);
+  const std::string range =
+      "'c0000000-0000-0000-0000-000000000001', date_trunc('day', now()),"
+      " date_trunc('day', now()) + interval '1 day'";
+  EXPECT_NEAR(number("SELECT idle_hours FROM machine_operations(" + range + ") WHERE shift = 'all'"),
+              2, 1e-12);
+  EXPECT_NEAR(number("SELECT calculate_idle_energy(" + range + ")"), 21, 1e-12);
+  EXPECT_NEAR(number("SELECT calculate_operating_hours(" + range + ")"),
+              number("SELECT count(*) - 2 FROM production_data"), 1e-12);
+  EXPECT_NEAR(number("SELECT sum(total_energy_kwh) FROM machine_operations(" + range +
+                     ") WHERE shift <> 'all'"),
+              raw, 1e-9);
+}
+
+// Issue 11: the energy baseline on TimescaleDB: fit_energy_baseline() recovers the formula the
+// data was made by, v_energy_baseline_deviation's CUSUM adds the deviation, a second fit is
+// version 2, too few days is an error (the PostgreSQL twin: enms_views_test.cpp).
+TEST_F(timescale, a_fitted_baseline_recovers_the_formula_and_cusum_adds_the_deviation) {
+  seed_utc_plant([this](const std::string& sql) { exec(sql); });
+  exec(R"(
+    WITH days AS (
+      SELECT d::date AS day, 48 + 24 * (extract(day FROM d)::integer % 5) AS units,
+             10 + (extract(day FROM d)::integer % 7) AS temp_c
+        FROM generate_series(timestamptz '2024-05-01', '2024-05-21', interval '1 day') d),
+    hours AS (SELECT day, units, temp_c, day + h * interval '1 hour' AS t
+                FROM days CROSS JOIN generate_series(0, 23) h)
+    INSERT INTO energy_readings (time, machine_id, power_kw, energy_kwh)
+    SELECT t, 'c0000000-0000-0000-0000-000000000001', 1,
+           (100 + 2 * units + 5 * (18 - temp_c)) / 24.0
+             + CASE WHEN day = '2024-05-21' AND extract(hour FROM t) = 0 THEN 10 ELSE 0 END
+      FROM hours;
+    WITH days AS (
+      SELECT d::date AS day, 48 + 24 * (extract(day FROM d)::integer % 5) AS units
+        FROM generate_series(timestamptz '2024-05-01', '2024-05-21', interval '1 day') d)
+    INSERT INTO production_data (time, machine_id, production_count)
+    SELECT day + h * interval '1 hour', 'c0000000-0000-0000-0000-000000000001', units / 24
+      FROM days CROSS JOIN generate_series(0, 23) h;
+    WITH days AS (
+      SELECT d::date AS day, 10 + (extract(day FROM d)::integer % 7) AS temp_c
+        FROM generate_series(timestamptz '2024-05-01', '2024-05-21', interval '1 day') d)
+    INSERT INTO environmental_data (time, machine_id, outdoor_temp_c)
+    SELECT day + h * interval '1 hour', 'c0000000-0000-0000-0000-000000000001', temp_c
+      FROM days CROSS JOIN generate_series(0, 23) h;)");
+  refresh_all_rollups("'2024-05-01'", "'2024-05-23'");
+  EXPECT_EQ(count("SELECT refresh_enms_views()"), 3);
+  const std::string m1 = "c0000000-0000-0000-0000-000000000001";
+  exec("SELECT fit_energy_baseline('" + m1 + "', '2024-05-01', '2024-05-15')");
+  EXPECT_NEAR(number("SELECT intercept FROM energy_baselines WHERE is_active"), 100, 1e-6);
+  EXPECT_NEAR(number("SELECT (coefficients->>'production_units')::float8 FROM energy_baselines"),
+              2, 1e-8);
+  EXPECT_NEAR(number("SELECT (coefficients->>'hdd')::float8 FROM energy_baselines"), 5, 1e-8);
+  EXPECT_EQ(value("SELECT array_to_string(features, ',') || ' ' || training_samples || ' ' ||"
+                  " model_version FROM energy_baselines"),
+            "production_units,hdd 14 1");
+  EXPECT_NEAR(number("SELECT max(abs(deviation_kwh)) FROM v_energy_baseline_deviation"
+                     " WHERE local_date < '2024-05-21'"),
+              0, 1e-6);
+  EXPECT_NEAR(
+      number("SELECT cusum_kwh FROM v_energy_baseline_deviation WHERE local_date = '2024-05-21'"),
+      10, 1e-6);
+  EXPECT_EQ(count("SELECT count(*) FROM v_energy_baseline_deviation WHERE in_training"), 14);
+  exec("SELECT fit_energy_baseline('" + m1 + "', '2024-05-01', '2024-05-20')");
+  EXPECT_EQ(value("SELECT string_agg(model_version || ':' || is_active, ',' ORDER BY"
+                  " model_version) FROM energy_baselines"),
+            "1:false,2:true");
+  EXPECT_EQ(count("SELECT count(*) FROM v_machine_vs_baseline"), 0);
+  EXPECT_EQ(count("SELECT count(*) FROM v_factory_comparison"), 0);
+  try {
+    exec("SELECT fit_energy_baseline('" + m1 + "', '2024-05-01', '2024-05-03')");
+    ADD_FAILURE() << "fitted on 2 days";
+  } catch (const std::exception& e) {
+    EXPECT_NE(std::string(e.what()).find("need at least"), std::string::npos) << e.what();
+  }
+}
+
+// Issue 11: the MANTIS windows and features (mantis/040, the same plain function as on
+// PostgreSQL) over hypertables, through schema::maintain, and the documented z-score baseline
+// through psql: values as computed here from the raw series.
+TEST_F(timescale, mantis_windows_features_and_the_zscore_baseline) {
+  seed_plant();
+  schema::apply_mantis_migrations(*c_, source_sql_dir(), options_);
+  const std::string ms = schema_ + "_mantis";
+  schema::seed_mantis(*c_, ms, {});
+  const auto value_at = [](int minute) {
+    return minute >= 150 && minute < 155 ? 10.0 : 2.0 + 0.01 * (minute % 7);
+  };
+  std::string values;
+  for (int k = 0; k < 180; ++k)
+    values += (k ? "," : "") + std::string("(") + std::to_string(k) + "," +
+              std::to_string(value_at(k)) + ")";
+  exec("INSERT INTO " + ms +
+       ".sensor_data_raw (time, sensor_id, value) SELECT date_trunc('hour', now()) - interval"
+       " '3 hours' + k * interval '1 minute', " +
+       ms + ".sensor_uuid('c0000000-0000-0000-0000-000000000001', 'vibration_mm_s'), v FROM (VALUES " +
+       values + ") AS x (k, v)");
+  schema::maintain_options o;
+  o.refresh_window = std::chrono::hours(4);
+  const auto r = schema::maintain(*c_, o, std::chrono::system_clock::now());
+  EXPECT_TRUE(r.mantis);
+  const std::string past = " AND time < date_trunc('hour', now())";
+  EXPECT_EQ(value("SELECT string_agg(window_size || ' ' || n, ', ' ORDER BY window_size) FROM"
+                  " (SELECT window_size, count(*) AS n FROM " +
+                  ms + ".sensor_data_windowed WHERE true" + past + " GROUP BY 1) x"),
+            "1 hour 3, 1 minute 180, 5 minutes 36");
+  // The hour of the spike (minutes 120..179).
+  double sum = 0, squares = 0, peak = 0;
+  for (int k = 120; k < 180; ++k) {
+    sum += value_at(k);
+    squares += value_at(k) * value_at(k);
+    peak = std::max(peak, value_at(k));
+  }
+  const std::string last_hour =
+      " AND window_size = '1 hour' AND time = date_trunc('hour', now()) - interval '1 hour'";
+  EXPECT_NEAR(number("SELECT mean FROM " + ms + ".sensor_data_windowed WHERE true" + last_hour),
+              sum / 60, 1e-9);
+  EXPECT_NEAR(number("SELECT value FROM " + ms +
+                     ".sensor_features WHERE feature_name = 'crest_factor'" + last_hour),
+              peak / std::sqrt(squares / 60), 1e-9);
+  EXPECT_EQ(count("SELECT count(*) FROM " + ms + ".sensor_features WHERE true" + past),
+            4 * (36 + 3));
+  const std::string file =
+      std::string(FACTORYSIM_SOURCE_DIR) + "/docs/examples/mantis_zscore_baseline.sql";
+  const char* conninfo = std::getenv("FACTORYSIM_TEST_TIMESCALE");
+  // The engine serves one session at a time: psql gets it while ours is closed.
+  c_.reset();
+  test::run_psql(conninfo, {"-c", "SET search_path = " + ms + ", " + schema_ + ", public", "-f", file});
+  c_ = std::make_unique<pqxx::connection>(conninfo);
+  EXPECT_EQ(value("SELECT count(*) || ' ' || count(*) FILTER (WHERE is_anomaly) FROM " + ms +
+                  ".anomaly_scores"),
+            "24 1");
+  EXPECT_EQ(value("SELECT model_type FROM " + ms + ".ml_models WHERE name = 'baseline_rolling_zscore'"),
+            "anomaly_detection");
 }
