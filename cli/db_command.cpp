@@ -93,6 +93,9 @@ void print_migrations(const schema::migrate_report& r) {
   std::cerr << "db: backend " << r.backend << "; applied "
             << count_of(static_cast<long long>(r.applied.size()), "migration", "migrations")
             << " (" << join(r.applied) << "), " << r.skipped.size() << " already current\n";
+  if (!r.timescaledb_not_used.empty())
+    std::cerr << "db: TimescaleDB is installed but not used: " << r.timescaledb_not_used
+              << "; the database runs as plain PostgreSQL (docs/schema.md)\n";
 }
 
 int run_init(const db_args& a) {

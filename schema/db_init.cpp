@@ -224,6 +224,11 @@ migrate_report apply_migrations(pqxx::connection_base& c, const std::vector<migr
   }
   pqxx::nontransaction n{c};
   report.backend = n.exec1("SELECT factorysim_backend()")[0].as<std::string>();
+  if (report.backend != "timescaledb") {
+    const auto why =
+        n.exec("SELECT value FROM factorysim_settings WHERE key = 'timescaledb_not_used'");
+    if (!why.empty()) report.timescaledb_not_used = why[0][0].as<std::string>();
+  }
   return report;
 }
 

@@ -62,6 +62,7 @@ struct migrate_report {
   std::vector<std::string> applied;  ///< file names run in this call
   std::vector<std::string> skipped;  ///< already recorded with the same checksum
   std::string backend;               ///< "timescaledb" or "postgresql"
+  std::string timescaledb_not_used;  ///< why an installed TimescaleDB was not chosen, or empty
 };
 
 /// Applies the migrations in order under a session advisory lock (concurrent callers wait),

@@ -59,7 +59,26 @@ BEGIN
         unusable := format('version %s is the Apache-2 build (timescaledb.license = apache): it has no '
                            'continuous aggregates and no compression', version);
       ELSE
-        chosen := 'timescaledb';
+        -- The license setting is not enough: a build without the Timescale-licensed module
+        -- may not know the setting at all, and still refuses continuous aggregates. Try what
+        -- 060/090 need on a scratch hypertable, in a subtransaction that is always undone.
+        BEGIN
+          CREATE TABLE factorysim_probe_ts (time timestamptz NOT NULL, v double precision);
+          PERFORM create_hypertable(format('%I.factorysim_probe_ts', current_schema())::regclass, 'time');
+          CREATE MATERIALIZED VIEW factorysim_probe_ts_1h WITH (timescaledb.continuous) AS
+            SELECT time_bucket(interval '1 hour', time) AS bucket, avg(v) AS v
+              FROM factorysim_probe_ts GROUP BY 1 WITH NO DATA;
+          ALTER TABLE factorysim_probe_ts SET (timescaledb.compress);
+          RAISE EXCEPTION USING ERRCODE = 'FSOK0', MESSAGE = 'probe passed';
+        EXCEPTION WHEN OTHERS THEN
+          IF SQLSTATE = 'FSOK0' THEN
+            chosen := 'timescaledb';
+          ELSE
+            unusable := format('version %s cannot make continuous aggregates and compression (%s): '
+                               'an Apache-2-only build (timescaledb.license = apache) has neither',
+                               version, SQLERRM);
+          END IF;
+        END;
       END IF;
       IF chosen <> 'timescaledb' AND created THEN
         DROP EXTENSION timescaledb;  -- ours, and of no use: leave the database as it was
@@ -72,6 +91,9 @@ BEGIN
     RAISE EXCEPTION 'factorysim.backend = timescaledb, but TimescaleDB cannot be used: %', unusable;
   END IF;
   IF unusable IS NOT NULL THEN
+    -- Kept for `db init` to print: a server warning may never reach the user.
+    INSERT INTO factorysim_settings (key, value) VALUES ('timescaledb_not_used', unusable)
+    ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = now();
     RAISE WARNING 'factorysim: TimescaleDB not used (%); using plain PostgreSQL', unusable;
   END IF;
   INSERT INTO factorysim_settings (key, value) VALUES ('backend', chosen);
