@@ -10,6 +10,7 @@
 #include "machines/calendar.hpp"
 #include "machines/climate.hpp"
 #include "machines/fault_book.hpp"
+#include "machines/grid.hpp"
 #include "machines/machine.hpp"
 
 namespace fm = factorysim::machines;
@@ -69,6 +70,7 @@ std::vector<fm::step_input> inputs_for(const fm::machine_config& c) {
     in.local = utc_local(in.time);
     in.schedule = fm::schedule_at(cal, in.local);
     in.outdoor = fm::weather_at(clim, 7, in.time, in.local);
+    in.grid = fm::grid_at(8, 9, in.time, in.local);
   }
   return out;
 }
@@ -108,6 +110,7 @@ void bm_step_with_calendar_climate_faults(benchmark::State& state) {
     in.local = utc_local(now);
     in.schedule = fm::schedule_at(cal, in.local);
     in.outdoor = fm::weather_at(clim, 7, now, in.local);
+    in.grid = fm::grid_at(8, 9, now, in.local);
     events.clear();
     book.advance(now, dt_s, events);
     in.faults = book.active();

@@ -27,17 +27,22 @@ double power_factor_at(double rated_power_factor, double load_fraction) noexcept
 }
 
 energy_reading electrical_reading(const electrical_rating& rating, double power_kw, double dt_s,
-                                  rng& r, double true_power_kw) noexcept {
+                                  rng& r, double true_power_kw,
+                                  const grid_supply& supply) noexcept {
   const double voltage_noise = r.normal();
   const double frequency_noise = r.normal();
   energy_reading e;
   const double p = round_to(std::max(power_kw, 0.0), 3);
   const double real = true_power_kw >= 0 ? round_to(true_power_kw, 3) : p;
   const double load_fraction = (real > 0 ? real : p) / std::max(rating.power_kw, 1e-9);
-  // Supply sags a little under the machine's own load (feeder impedance).
-  e.voltage_v = round_to(
-      rating.voltage_v * (1.0 - 0.012 * std::min(load_fraction, 1.5) + 0.004 * voltage_noise), 1);
-  e.frequency_hz = round_to(rating.frequency_hz + 0.015 * frequency_noise, 3);
+  // The site's supply, sagging a little more under the machine's own load (feeder
+  // impedance); the meter's own noise is small beside the site's variation.
+  e.voltage_v =
+      round_to(rating.voltage_v * (supply.voltage_pu - 0.012 * std::min(load_fraction, 1.5) +
+                                   0.0005 * voltage_noise),
+               1);
+  e.frequency_hz =
+      round_to(rating.frequency_hz + supply.frequency_offset_hz + 0.001 * frequency_noise, 3);
   e.power_kw = p;
   if (p > 0) {
     e.power_factor = round_to(power_factor_at(rating.power_factor, load_fraction), 3);

@@ -1,9 +1,10 @@
 #pragma once
 /// Electrical readings of a three-phase induction machine, shared by every model:
 /// P = sqrt(3) * V * I * PF, power factor falling at light load, supply voltage and frequency
-/// near rated. Published values are rounded as the engine serializes them (power 3 decimals,
-/// voltage 1, current 2, power factor 3, frequency 3); current is computed from the rounded
-/// P, V and PF, so the identity holds to within the rounding of current (0.005 A).
+/// shared by the site (grid.hpp). Published values are rounded as the engine serializes them
+/// (power 3 decimals, voltage 1, current 2, power factor 3, frequency 3); current is computed
+/// from the rounded P, V and PF, so the identity holds to within the rounding of current
+/// (0.005 A).
 
 #include "machines/rng.hpp"
 #include "machines/types.hpp"
@@ -28,8 +29,11 @@ double power_factor_at(double rated_power_factor, double load_fraction) noexcept
 /// true_power_kw >= 0: the machine's real power when power_kw is what a faulty current
 /// transformer reports; voltage and power factor follow the real load, the current the
 /// reported power (so P = sqrt(3) V I PF holds for what the meter shows).
+/// supply: the site's voltage and the grid's frequency (grid.hpp) at the machine's terminals
+/// before its own feeder's sag; the meter adds a little noise of its own (0.05 %, 1 mHz).
 energy_reading electrical_reading(const electrical_rating& rating, double power_kw, double dt_s,
-                                  rng& r, double true_power_kw = -1) noexcept;
+                                  rng& r, double true_power_kw = -1,
+                                  const grid_supply& supply = {}) noexcept;
 
 /// Rounds x to `decimals` places, as the wire shows it.
 double round_to(double x, int decimals) noexcept;

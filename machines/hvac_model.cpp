@@ -18,6 +18,10 @@ model_result step(const hvac_params& p, hvac_state& s, const model_input& in, rn
                   reading& out) noexcept {
   const double power_noise = r.normal();
   const double vibration_noise = r.normal();
+  // Sensor noise (Pt100 class A, +-0.15 C at 0 C, read through a 0.1 C transmitter).
+  const double indoor_sensor_noise = r.normal();
+  const double chw_sensor_noise = r.normal();
+  if (s.staging_phase < 0) s.staging_phase = r.uniform();
 
   const double dt = in.dt_s;
   const double occupancy = std::clamp(in.load, 0.0, 1.0);
@@ -41,9 +45,27 @@ model_result step(const hvac_params& p, hvac_state& s, const model_input& in, rn
       p.internal_gains_kw * (0.1 + 0.9 * occupancy) + 0.08 * p.cooling_capacity_kw * sun;
   // Proportional control that pulls the hall back to its set point within ~15 minutes.
   constexpr double pull_h = 0.25;
-  const double capacity_kw = p.cooling_capacity_kw * (1.0 - 0.5 * leak) *
-                             std::clamp(1.0 - 0.006 * (t_out - p.rating_outdoor_c), 0.7, 1.1);
-  const double heat_capacity_kw = p.cooling_capacity_kw * (1.0 - 0.4 * leak);
+  // A short charge and a fouled condenser both raise the lift the compressor works against.
+  const double fault_cop = (1.0 - 0.35 * leak) * (1.0 - 0.3 * fouled);
+  const double cop_cool = cooling_cop(p, t_out) * fault_cop;
+  const double cop_heat =
+      std::clamp(p.heating_cop * (1.0 + 0.025 * (t_out - 7.0)), 1.0, 6.0) * fault_cop;
+  const double fan_share = in.enabled ? 0.25 + 0.75 * occupancy : 0.0;
+  const double fan_kw = in.rated_power_kw * p.fan_power_fraction * fan_share *
+                        (1.0 + 0.25 * fouled) * (1.0 + 0.1 * wear);
+  // The unit's electrical input (compressor + fans) never passes its rating: what the
+  // compressor may draw bounds the heat it moves, on top of the thermal capacity.
+  const double compressor_kw = std::max(in.rated_power_kw - fan_kw, 0.0);
+  const double capacity_kw =
+      std::min(p.cooling_capacity_kw * (1.0 - 0.5 * leak) *
+                   std::clamp(1.0 - 0.006 * (t_out - p.rating_outdoor_c), 0.7, 1.1),
+               compressor_kw * cop_cool);
+  // An air-source heat pump loses heating capacity in the cold (about 2 %/K below 7 C, as
+  // EN 14511 ratings at 7 / 2 / -7 C show); the backup heater covers the rest.
+  const double heat_pump_kw = std::min(
+      p.cooling_capacity_kw * (1.0 - 0.4 * leak) * std::clamp(1.0 + 0.02 * (t_out - 7.0), 0.4, 1.1),
+      compressor_kw * cop_heat);
+  const double heat_capacity_kw = heat_pump_kw + (in.enabled ? p.backup_heater_kw : 0.0);
 
   // Implicit Euler on the hall temperature, with the controller evaluated at the end of the
   // step: stable for any interval (a 15-minute meter interval is longer than pull_h / 4).
@@ -80,17 +102,13 @@ model_result step(const hvac_params& p, hvac_state& s, const model_input& in, rn
   }
   s.indoor_temp_c = t1;
 
-  // A short charge and a fouled condenser both raise the lift the compressor works against.
-  const double fault_cop = (1.0 - 0.35 * leak) * (1.0 - 0.3 * fouled);
-  const double cop_cool = cooling_cop(p, t_out) * fault_cop;
-  const double cop_heat =
-      std::clamp(p.heating_cop * (1.0 + 0.025 * (t_out - 7.0)), 1.0, 6.0) * fault_cop;
-  const double fan_share = in.enabled ? 0.25 + 0.75 * occupancy : 0.0;
-  const double fan_kw = in.rated_power_kw * p.fan_power_fraction * fan_share *
-                        (1.0 + 0.25 * fouled) * (1.0 + 0.1 * wear);
-  double power_kw = cooling_kw / cop_cool + heating_kw / cop_heat + fan_kw;
-  power_kw = std::clamp(power_kw, 0.0, 1.1 * in.rated_power_kw);
-  if (in.enabled) power_kw *= 1.0 + 0.01 * power_noise;
+  // Heat beyond the heat pump's comes from the resistive backup heater (COP 1).
+  const double backup_kw = std::max(heating_kw - heat_pump_kw, 0.0);
+  const double pumped_heat_kw = heating_kw - backup_kw;
+  double unit_kw = cooling_kw / cop_cool + pumped_heat_kw / cop_heat + fan_kw;
+  if (in.enabled) unit_kw *= 1.0 + 0.01 * power_noise;
+  unit_kw = std::clamp(unit_kw, 0.0, in.rated_power_kw);
+  const double power_kw = unit_kw + backup_kw;
 
   const double cooling_plr = cooling_kw / std::max(p.cooling_capacity_kw, 1e-6);
   const double heating_plr = heating_kw / std::max(p.cooling_capacity_kw, 1e-6);
@@ -108,15 +126,22 @@ model_result step(const hvac_params& p, hvac_state& s, const model_input& in, rn
   auto& env = out.environmental;
   env.outdoor_temp_c = t_out;
   env.outdoor_humidity_percent = in.outdoor_humidity_percent;
-  env.indoor_temp_c = s.indoor_temp_c;
+  env.indoor_temp_c = s.indoor_temp_c + 0.1 * indoor_sensor_noise;
   env.indoor_humidity_percent = std::clamp(
       45.0 + 0.3 * (in.outdoor_humidity_percent - 60.0) - 8.0 * std::min(1.0, 3 * cooling_plr),
       15.0, 85.0);
   env.supply_air_temp_c = s.indoor_temp_c - coil_drop + 15.0 * heating_plr;
   env.return_air_temp_c = s.indoor_temp_c + 0.8;
-  env.chilled_water_supply_temp_c = chw_supply;
+  // Staged compressors at part load: the supply temperature saw-tooths +-0.5 K over about
+  // 10 minutes as a stage cuts in and out (not at full load, where every stage runs).
+  const double staging_k =
+      cooling_kw > 0 && cooling_plr < 0.9
+          ? 0.5 * (2.0 * std::fmod(in.minute_of_day / 10.0 + s.staging_phase, 1.0) - 1.0)
+          : 0.0;
+  env.chilled_water_supply_temp_c = chw_supply + staging_k + 0.1 * chw_sensor_noise;
   env.chilled_water_return_temp_c = chw_supply + p.chilled_water_delta_k * cooling_plr;
-  env.cop = heating_kw > cooling_kw ? cop_heat : cop_cool;
+  // A ratio of heat to power means nothing while the compressor stands still: not measured.
+  if (cooling_kw > 0 || pumped_heat_kw > 0) env.cop = heating_kw > cooling_kw ? cop_heat : cop_cool;
   env.machine_temp_c = t_out + 8.0 + 7.0 * cooling_plr + 6.0 * fouled;  // condensing
   env.vibration_mm_s =
       in.enabled ? std::max(0.0, (0.6 + 1.5 * (cooling_plr + heating_plr) + 0.6 * fan_share) *

@@ -12,6 +12,9 @@ namespace factorysim::machines {
 /// Physical state of an HVAC unit and its hall between steps.
 struct hvac_state {
   double indoor_temp_c = 22;
+  /// Offset of the chiller's staging saw-tooth, 0..1 of its period, drawn on the first step
+  /// so that the units of a site do not stage in step (-1 = not drawn yet).
+  double staging_phase = -1;
 };
 
 /// Cooling COP at an outdoor temperature, before faults: nominal at the rating point,

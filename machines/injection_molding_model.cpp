@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <numbers>
 
 namespace factorysim::machines {
 namespace {
@@ -28,6 +29,8 @@ model_result step(const injection_molding_params& p, injection_molding_state& s,
                   const model_input& in, rng& r, reading& out) noexcept {
   const double power_noise = r.normal();
   const double vibration_noise = r.normal();
+  const double barrel_sensor_noise = r.normal();
+  if (s.hunting_phase < 0) s.hunting_phase = r.uniform();
 
   const double dt = in.dt_s;
   const double rated = in.rated_power_kw;
@@ -121,7 +124,16 @@ model_result step(const injection_molding_params& p, injection_molding_state& s,
 
   auto& env = out.environmental;
   env.indoor_temp_c = in.hall_temp_c;
-  env.machine_temp_c = (s.zone_temp_c[0] + s.zone_temp_c[1] + s.zone_temp_c[2]) / 3.0;
+  // The heater bands' time-proportioning controllers hunt around the set point: a limit
+  // cycle of about +-1.5 K over 4 minutes while they regulate (not while heating up or off),
+  // read by a type J thermocouple (+-0.3 K noise, 0.1 K resolution on the wire).
+  const double mean_zone_c = (s.zone_temp_c[0] + s.zone_temp_c[1] + s.zone_temp_c[2]) / 3.0;
+  const bool regulating = in.enabled && std::abs(mean_zone_c - setpoint) < 5.0;
+  const double hunting_k =
+      regulating
+          ? 1.5 * std::sin(2.0 * std::numbers::pi * (in.minute_of_day / 4.0 + s.hunting_phase))
+          : 0.0;
+  env.machine_temp_c = mean_zone_c + hunting_k + 0.3 * barrel_sensor_noise;
   env.pressure_bar = !in.enabled ? 0.0
                      : phase_at_end >= 0
                          ? phase_pressure_bar[static_cast<std::size_t>(phase_at_end)]

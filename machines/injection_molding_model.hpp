@@ -17,6 +17,9 @@ namespace factorysim::machines {
 struct injection_molding_state {
   std::array<double, 3> zone_temp_c{230, 230, 230};
   double phase_s = 0;  ///< position in the current shot + wait
+  /// Where in its limit cycle the heater controllers start, drawn on the first step so
+  /// that the molding machines of a hall do not hunt in step (-1 = not drawn yet).
+  double hunting_phase = -1;
 };
 
 /// Load below which the machine stops shooting and its barrel falls to standby.

@@ -353,13 +353,12 @@ reading machine::step(const step_input& in, std::vector<health_event>& events) {
                                  config_.rated_frequency_hz, config_.rated_power_factor};
   // Voltage and power factor follow the real load, not a faulty power reading (issue 10).
   out.energy = electrical_reading(rating, mi.enabled ? out.energy.power_kw : 0.0, dt, rng_,
-                                  mi.enabled ? result.power_kw : 0.0);
+                                  mi.enabled ? result.power_kw : 0.0, in.grid);
   energy_total_kwh_ += out.energy.energy_kwh;  // energy_kwh >= 0: the meter never runs back
   out.energy.energy_total_kwh = energy_total_kwh_;
 
   const bool tripped =
-      wear_.end_step(in.time, dt, load_, result.running, mi.enabled,
-                     config_.wear_plan(), events);
+      wear_.end_step(in.time, dt, load_, result.running, mi.enabled, config_.wear_plan(), events);
   if (!enabled_) {
     out.production.mode = operating_mode::offline;
     out.is_running = false;

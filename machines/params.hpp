@@ -43,6 +43,7 @@ struct hvac_params {
   double internal_gains_kw = 180;       ///< machines and people at full occupancy
   double building_time_constant_h = 6;  ///< thermal mass / UA
   double fan_power_fraction = 0.15;     ///< fans at full flow / rated
+  double backup_heater_kw = 0;          ///< resistive backup heater (0 = none), beside rated
   double chilled_water_supply_c = 7;    ///< design chilled water supply
   double chilled_water_delta_k = 5;     ///< design return - supply at full load
   double ramp_up_s = 900;               ///< occupancy start-up time constant

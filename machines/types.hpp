@@ -98,6 +98,12 @@ struct weather {
   double outdoor_humidity_percent = 60;
 };
 
+/// The supply a site's machines share at one instant (machines/grid.hpp).
+struct grid_supply {
+  double voltage_pu = 1;           ///< of each machine's rated voltage, before its own feeder
+  double frequency_offset_hz = 0;  ///< added to each machine's rated frequency
+};
+
 // ---------------------------------------------------------------------------------------
 // Faults
 
@@ -248,6 +254,7 @@ struct step_input {
   local_time local;               ///< `time` on the factory's clock
   schedule_point schedule;        ///< calendar at `time`
   weather outdoor;                ///< site climate at `time`
+  grid_supply grid;               ///< site supply at `time`
   std::span<const fault> faults;  ///< faults active at `time`
 };
 

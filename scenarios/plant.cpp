@@ -6,6 +6,7 @@
 
 #include "machines/calendar.hpp"
 #include "machines/climate.hpp"
+#include "machines/grid.hpp"
 #include "machines/rng.hpp"
 
 namespace factorysim::scenarios {
@@ -15,6 +16,8 @@ plant::plant(const scenario& s) {
   calendars_.reserve(s.factories.size());
   climates_.reserve(s.factories.size());
   climate_seeds_.reserve(s.factories.size());
+  voltage_seeds_.reserve(s.factories.size());
+  frequency_seeds_.reserve(s.factories.size());
   instants_.resize(s.factories.size());
   std::unordered_map<std::string_view, std::size_t> factory_index;
   for (const auto& f : s.factories) {
@@ -23,6 +26,12 @@ plant::plant(const scenario& s) {
     calendars_.push_back(f.calendar);
     climates_.push_back(f.climate);
     climate_seeds_.push_back(machines::derive_seed(s.seed, f.id + "/climate"));
+    voltage_seeds_.push_back(machines::derive_seed(s.seed, f.id + "/supply-voltage"));
+    // Factories on one synchronous grid share its frequency.
+    const std::string& grid = !f.grid.empty()            ? f.grid
+                              : !f.carbon_region.empty() ? f.carbon_region
+                                                         : f.id;
+    frequency_seeds_.push_back(machines::derive_seed(s.seed, "grid/" + grid));
   }
 
   machines_.reserve(s.machines.size());
@@ -86,10 +95,12 @@ machines::reading plant::step(std::size_t i, machines::sim_time t,
     at.local = clocks_[f].at(t);
     at.schedule = machines::schedule_at(calendars_[f], at.local);
     at.outdoor = machines::weather_at(climates_[f], climate_seeds_[f], t, at.local);
+    at.grid = machines::grid_at(voltage_seeds_[f], frequency_seeds_[f], t, at.local);
   }
   in.local = at.local;
   in.schedule = at.schedule;
   in.outdoor = at.outdoor;
+  in.grid = at.grid;
   faults_[i].advance(t, in.dt_s, events);
   in.faults = faults_[i].active();
   return m.step(in, health);

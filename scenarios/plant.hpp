@@ -48,11 +48,13 @@ class plant {
  private:
   std::vector<machines::machine> machines_;
   std::vector<machines::fault_book> faults_;
-  std::vector<std::size_t> factory_of_;      ///< machine index -> factory index
-  std::vector<local_clock> clocks_;          ///< per factory
-  std::vector<machines::calendar> calendars_;  ///< per factory
-  std::vector<machines::climate> climates_;    ///< per factory
-  std::vector<std::uint64_t> climate_seeds_;   ///< per factory
+  std::vector<std::size_t> factory_of_;         ///< machine index -> factory index
+  std::vector<local_clock> clocks_;             ///< per factory
+  std::vector<machines::calendar> calendars_;   ///< per factory
+  std::vector<machines::climate> climates_;     ///< per factory
+  std::vector<std::uint64_t> climate_seeds_;    ///< per factory
+  std::vector<std::uint64_t> voltage_seeds_;    ///< per factory: its supply voltage
+  std::vector<std::uint64_t> frequency_seeds_;  ///< per factory: its grid's frequency
   /// Local time, calendar and weather of a factory at one instant. Machines of a factory step
   /// at the same aligned deadlines, so all but the first of them reuse it (pure functions of
   /// the instant: reuse changes no reading).
@@ -62,6 +64,7 @@ class plant {
     machines::local_time local;
     machines::schedule_point schedule;
     machines::weather outdoor;
+    machines::grid_supply grid;
   };
   std::vector<factory_instant> instants_;  ///< per factory
   /// Transparent hash so that find() looks up a string_view without building a string.

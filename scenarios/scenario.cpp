@@ -178,10 +178,9 @@ class scenario_reader {
     const std::string path = "mqtt";
     if (!c_.check_map(n, path,
                       {"host", "port", "qos", "client", "version", "client_id", "username",
-                       "password", "credentials_file", "tls",
-                       "keepalive_s", "max_inflight", "retain_status", "reconnect_min_s",
-                       "reconnect_max_s", "sessions_per_machine_limit", "shared_sessions",
-                       "stamp_send_time"}))
+                       "password", "credentials_file", "tls", "keepalive_s", "max_inflight",
+                       "retain_status", "reconnect_min_s", "reconnect_max_s",
+                       "sessions_per_machine_limit", "shared_sessions", "stamp_send_time"}))
       return;
     if (auto v = c_.get_string(n, "host", path, false, false)) m.host = *v;
     if (auto v = c_.get_integer(n, "port", path, between(1, 65535))) m.port = static_cast<int>(*v);
@@ -464,7 +463,7 @@ class scenario_reader {
       const YAML::Node e = n[i];
       const std::string path = index_path("factories", i);
       if (!c_.check_map(e, path,
-                        {"id", "name", "location", "timezone", "carbon_region", "calendar",
+                        {"id", "name", "location", "timezone", "carbon_region", "grid", "calendar",
                          "climate", "tariffs"}))
         continue;
       factory f;
@@ -498,6 +497,7 @@ class scenario_reader {
           c_.report(c_.field(e, "carbon_region", path), join_path(path, "carbon_region"),
                     "no carbon_factors entry has region " + in_quotes(*v));
       }
+      if (auto v = c_.get_string(e, "grid", path, false, false)) f.grid = *v;
       if (const YAML::Node c = c_.field(e, "calendar", path); c.IsDefined())
         read_calendar(c, join_path(path, "calendar"), f.calendar);
       if (const YAML::Node c = c_.field(e, "climate", path); c.IsDefined())
@@ -633,8 +633,7 @@ class scenario_reader {
     auto hours = [](std::chrono::milliseconds d) { return static_cast<double>(d.count()) / 3.6e6; };
     if (const YAML::Node pm = c_.field(n, "preventive", path); pm.IsDefined()) {
       const std::string p = join_path(path, "preventive");
-      if (c_.check_map(pm, p,
-                       {"every", "every_run_hours", "duration", "restore", "components"})) {
+      if (c_.check_map(pm, p, {"every", "every_run_hours", "duration", "restore", "components"})) {
         if (auto d = c_.get_duration(pm, "every", p, std::chrono::minutes(1)))
           w.pm_every_h = hours(*d);
         if (auto v = c_.get_number(pm, "every_run_hours", p, above_up_to(0, 1e7)))
@@ -676,11 +675,11 @@ class scenario_reader {
     for (std::size_t i = 0; i < n.size(); ++i) {
       const YAML::Node e = n[i];
       const std::string path = index_path("machines", i);
-      if (!c_.check_map(e, path,
-                        {"id", "factory", "name", "type", "rated_power_kw", "rated_voltage_v",
-                         "rated_current_a", "rated_frequency_hz", "rated_power_factor", "interval",
-                         "topic", "critical", "parameters", "replicas", "degradation",
-                         "maintenance"}))
+      if (!c_.check_map(
+              e, path,
+              {"id", "factory", "name", "type", "rated_power_kw", "rated_voltage_v",
+               "rated_current_a", "rated_frequency_hz", "rated_power_factor", "interval", "topic",
+               "critical", "parameters", "replicas", "degradation", "maintenance"}))
         continue;
       machines::machine_config m;
       machine_entry entry;

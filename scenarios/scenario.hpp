@@ -37,6 +37,9 @@ struct factory {
   std::string location;
   std::string timezone = "UTC";  ///< IANA name, checked against the tz database
   std::string carbon_region;     ///< carbon_factors.region; empty = "default"
+  /// Synchronous grid: factories naming the same grid share one frequency process. Empty in
+  /// the file = the carbon region, else the factory's own id.
+  std::string grid;
   machines::calendar calendar;
   machines::climate climate;
   std::vector<tariff> tariffs;

@@ -114,10 +114,24 @@ class qos1_publisher {
     mosquitto_publish_callback_set(mosq_, [](mosquitto*, void* self, int) {
       ++static_cast<qos1_publisher*>(self)->acked_;
     });
+    mosquitto_connect_callback_set(mosq_, [](mosquitto*, void* self, int rc) {
+      if (rc == 0) static_cast<qos1_publisher*>(self)->connected_ = true;
+    });
     mosquitto_max_inflight_messages_set(mosq_, 1000);
     if (mosquitto_connect(mosq_, host.c_str(), port, 30) != MOSQ_ERR_SUCCESS)
       throw std::runtime_error("publisher cannot connect to " + host + ":" + std::to_string(port));
     mosquitto_loop_start(mosq_);
+    // Publishing before the CONNACK is handled races with libmosquitto 2.0.11's CONNACK
+    // handler, which resets the send quota outside its lock and marks the messages beyond the
+    // in-flight window as unsent again (sent twice if they had gone out): wait for it.
+    const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (!connected_ && std::chrono::steady_clock::now() < end)
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    if (!connected_) {
+      mosquitto_loop_stop(mosq_, true);
+      mosquitto_destroy(mosq_);
+      throw std::runtime_error("publisher got no CONNACK from " + host + ":" + std::to_string(port));
+    }
   }
   ~qos1_publisher() {
     mosquitto_disconnect(mosq_);
@@ -146,6 +160,7 @@ class qos1_publisher {
  private:
   mosquitto* mosq_ = nullptr;
   std::atomic<long> acked_{0};
+  std::atomic<bool> connected_{false};
   long sent_ = 0;
 };
 

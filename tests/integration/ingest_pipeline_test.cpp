@@ -8,8 +8,11 @@
 #include <atomic>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <thread>
+
+#include <nlohmann/json.hpp>
 
 #include "tests/integration/ingest_harness.hpp"
 
@@ -52,10 +55,12 @@ std::string status(const std::string& machine, int i, bool running) {
          R"(,"operating_mode":")" + (running ? "running" : "idle") +
          R"(","current_power_kw":12.5,"energy_total_kwh":)" + std::to_string(i) + "}";
 }
-std::string event(const std::string& machine, int seq, bool start, int started, int ended) {
+/// fault_id < 0: the same as seq.
+std::string event(const std::string& machine, int seq, bool start, int started, int ended,
+                  int fault_id = -1) {
   std::string s = R"({"time":")" + iso(start ? started : ended) + R"(","machine_id":")" + machine +
                   R"(","seq":)" + std::to_string(seq) + R"(,"event":")" + (start ? "start" : "end") +
-                  R"(","fault_id":)" + std::to_string(seq) +
+                  R"(","fault_id":)" + std::to_string(fault_id < 0 ? seq : fault_id) +
                   R"(,"anomaly_type":"bearing_wear","severity":"critical","severity_value":0.8,)"
                   R"("metric_name":"vibration_mm_s","signals":["vibration_mm_s","power_kw"],)"
                   R"("started_at":")" + iso(started) + R"(","source":"scenario")";
@@ -229,13 +234,17 @@ class ingest_pipeline : public ::testing::Test {
 TEST_F(ingest_pipeline, rows_equal_messages_per_table) {
   const int n = 400;
   long expected = 3L * 2 * n + 2 + 4;
-  start_ingest(expected);
+  // The broker logs every PUBLISH it receives and sends, to tell, if more arrive than were
+  // published, which side sent them twice.
+  broker_ = std::make_unique<mosquitto_server>(mosquitto_server_options{{}, {"log_type debug"}});
+  const auto summary_file = dir_ / "summary.json";
+  start_ingest(expected, "50", "300", {"--summary-json", summary_file.string()});
   qos1_publisher p(broker_->host(), broker_->port());
   EXPECT_EQ(publish_series(p, 1, n), 3L * 2 * n);
   p.publish("t/c1/status", status(m1, 1, true));
   p.publish("t/c1/status", status(m1, 2, false));  // the newer state must win
   p.publish("t/c1/events", event(m1, 1, true, 10, 0));
-  p.publish("t/c1/events", event(m1, 1, false, 10, 70));
+  p.publish("t/c1/events", event(m1, 2, false, 10, 70, 1));  // seq per stream, as published
   p.publish("t/c6/events", event(m6, 2, true, 20, 0));  // still active
   p.publish("t/c6/events", event(m6, 3, false, 30, 40));  // end without a seen start
   ASSERT_TRUE(p.wait_acked(30s));
@@ -267,11 +276,31 @@ TEST_F(ingest_pipeline, rows_equal_messages_per_table) {
   EXPECT_EQ(query_value(db_, "SELECT array_to_string(signals, ',') || ' ' || severity FROM anomalies"
                              " WHERE fault_id = 3"),
             "vibration_mm_s,power_kw critical");
-  // More received than published means the broker delivered some twice (QoS 1 allows it on a
-  // reconnect of either side); seen once under heavy load, cause not yet found: the broker's
-  // log (connections, disconnects) is printed to find it.
-  EXPECT_NE(ingest_->log().find("received " + std::to_string(expected)), std::string::npos)
+  // QoS 1 is at least once: the broker may hand a message over twice (seen twice in CI, on
+  // one connection each, no reconnect in the broker's log; cause outside the ingestor not yet
+  // found, the broker's debug log below tells whether the publisher or the broker sent the
+  // second copy). What the ingestor owes: the rows above are exact, and every message beyond
+  // the published ones is counted as a duplicate by its seq accounting, none as lost.
+  std::ifstream in(summary_file);
+  ASSERT_TRUE(in.good()) << ingest_->log();
+  const auto summary = nlohmann::json::parse(in);
+  const long received = summary.at("received").get<long>();
+  EXPECT_GE(received, expected) << ingest_->log();
+  EXPECT_EQ(summary.at("lost").get<long>(), 0) << ingest_->log();
+  EXPECT_EQ(summary.at("duplicates").get<long>(), received - expected)
       << ingest_->log() << "\nbroker log:\n" << broker_->log();
+  if (received != expected) {
+    const auto log = broker_->log();
+    const auto lines = [&log](const std::string& what) {
+      long k = 0;
+      for (auto at = log.find(what); at != std::string::npos; at = log.find(what, at + 1)) ++k;
+      return k;
+    };
+    std::printf("note: %ld messages published, %ld PUBLISH received by the broker, %ld sent by it"
+                " to the ingestor, %ld received by the ingestor\n",
+                expected, lines("Received PUBLISH from auto-"),
+                lines("Sending PUBLISH to ingest-under-test"), received);
+  }
 }
 
 TEST_F(ingest_pipeline, redelivered_messages_are_not_duplicated) {
