@@ -45,7 +45,8 @@ model_result step(const compressor_params& p, compressor_state& s, const model_i
     s.loaded = false;
     s.motor_on = true;
     s.unloaded_for_s = 0;
-    s.machine_temp_c = 72 + 10 * std::min(1.0, demand_m3_s / fad_m3_s) + 0.2 * (in.hall_temp_c - 20);
+    s.machine_temp_c =
+        72 + 10 * std::min(1.0, demand_m3_s / fad_m3_s) + 0.2 * (in.hall_temp_c - 20);
   }
 
   double loaded_s = 0;
