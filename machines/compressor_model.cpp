@@ -15,19 +15,29 @@ model_result step(const compressor_params& p, compressor_state& s, const model_i
   const double vibration_noise = r.normal();
 
   const double dt = in.dt_s;
-  // A worn screw element leaks back internally: less air for the same shaft power.
-  const double fad_m3_s = p.free_air_delivery_m3_min / 60.0 * (1.0 - 0.25 * in.fx.air_end_wear);
+  // A worn screw element leaks back internally: less air for the same shaft power. Warmer
+  // intake air is thinner: about 1 % less free air per 4 K above 20 C (the compressor room
+  // follows the hall), so the same demand keeps it loaded longer in summer.
+  const double intake_factor = std::clamp(1.0 - 0.0025 * (in.hall_temp_c - 20.0), 0.85, 1.1);
+  const double fad_m3_s = p.free_air_delivery_m3_min / 60.0 * intake_factor *
+                          (1.0 - 0.25 * in.fx.air_end_wear);
   const double band_lo = p.pressure_min_bar;
   const double band_hi = std::max(p.pressure_max_bar, band_lo + 0.05);
   const double bar_per_m3 = 1.01325 / std::max(p.receiver_volume_m3, 1e-3);
   const double leak = in.fx.air_leak;
 
+  // Air tools and blow-offs switch on and off: the plant's demand wanders around its mean
+  // with a memory of about two minutes (an exact Ornstein-Uhlenbeck step for any dt), so
+  // load/unload cycles differ from one to the next as they do on a real air net.
+  const double keep = std::exp(-dt / 120.0);
+  s.demand_wander = keep * s.demand_wander + std::sqrt(1.0 - keep * keep) * demand_noise;
   // Air drawn by the plant: base use and leaks, plus what production needs.
+  const double nominal_fad_m3_s = p.free_air_delivery_m3_min / 60.0;
   double demand_m3_s =
-      fad_m3_s *
+      nominal_fad_m3_s *
           (p.demand_idle_fraction + (p.demand_full_fraction - p.demand_idle_fraction) * in.load) *
-          (1.0 + 0.04 * demand_noise) +
-      fad_m3_s * 0.35 * leak;
+          std::max(0.2, 1.0 + 0.15 * s.demand_wander) +
+      nominal_fad_m3_s * 0.35 * leak;
   demand_m3_s = std::max(demand_m3_s, 0.0);
 
   if (in.first_step) {
@@ -35,7 +45,8 @@ model_result step(const compressor_params& p, compressor_state& s, const model_i
     s.loaded = false;
     s.motor_on = true;
     s.unloaded_for_s = 0;
-    s.machine_temp_c = in.hall_temp_c + 10 + 65 * std::min(1.0, demand_m3_s / fad_m3_s);
+    s.machine_temp_c =
+        72 + 10 * std::min(1.0, demand_m3_s / fad_m3_s) + 0.2 * (in.hall_temp_c - 20);
   }
 
   double loaded_s = 0;
@@ -110,8 +121,13 @@ model_result step(const compressor_params& p, compressor_state& s, const model_i
   const auto whole_m3 = static_cast<std::int64_t>(s.air_remainder_m3);
   s.air_remainder_m3 -= static_cast<double>(whole_m3);
 
-  const double temp_target =
-      in.hall_temp_c + 10 * running_share + 65 * loaded_share + 20 * in.fx.bearing_wear;
+  // Oil: the thermostatic valve bypasses the cooler below about 72 C, so a running
+  // compressor holds its oil between 70 and 85 C (warmer when loaded, a little with the
+  // room); a stopped one cools to the room. Worn bearings run hotter.
+  const double loaded_of_running = running_s > 0 ? loaded_s / running_s : 0;
+  const double oil_running_c = 72 + 10 * loaded_of_running + 0.2 * (in.hall_temp_c - 20);
+  const double temp_target = in.hall_temp_c + (oil_running_c - in.hall_temp_c) * running_share +
+                             20 * in.fx.bearing_wear;
   s.machine_temp_c = lag(s.machine_temp_c, temp_target, dt, 600);
 
   out.production.production_count = whole_m3;  // a compressor's product: m3 of free air

@@ -15,6 +15,7 @@ struct compressor_state {
   double machine_temp_c = 60;
   double unloaded_for_s = 0;
   double air_remainder_m3 = 0;  ///< fraction of a cubic metre not yet counted
+  double demand_wander = 0;     ///< the air net's demand around its mean, standard normal
   bool loaded = false;
   bool motor_on = true;
 };

@@ -26,9 +26,27 @@ double power_factor_at(double rated_power_factor, double load_fraction) noexcept
   return std::clamp(pf, 0.05, 0.99);
 }
 
+double machine_power_factor(const electrical_rating& rating, double motor_kw,
+                            double resistive_kw) noexcept {
+  motor_kw = std::max(motor_kw, 0.0);
+  resistive_kw = std::max(resistive_kw, 0.0);
+  const double total_kw = motor_kw + resistive_kw;
+  if (!(total_kw > 0)) return 0;
+  const double motor_load = motor_kw / std::max(rating.power_kw, 1e-9);
+  double motor_pf = 1;
+  if (motor_kw > 0) {
+    // A drive's input PF follows the same shape with a much smaller "magnetizing" share:
+    // the DC link, not the grid, magnetizes the motor.
+    motor_pf = rating.vfd ? std::clamp(0.95 * 1.02 * motor_load / (motor_load + 0.02), 0.05, 0.99)
+                          : power_factor_at(rating.power_factor, motor_load);
+  }
+  const double reactive_kvar = motor_kw * std::sqrt(1.0 / (motor_pf * motor_pf) - 1.0);
+  return std::clamp(total_kw / std::hypot(total_kw, reactive_kvar), 0.05, 1.0);
+}
+
 energy_reading electrical_reading(const electrical_rating& rating, double power_kw, double dt_s,
-                                  rng& r, double true_power_kw,
-                                  const grid_supply& supply) noexcept {
+                                  rng& r, double true_power_kw, const grid_supply& supply,
+                                  double resistive_kw) noexcept {
   const double voltage_noise = r.normal();
   const double frequency_noise = r.normal();
   energy_reading e;
@@ -45,7 +63,9 @@ energy_reading electrical_reading(const electrical_rating& rating, double power_
       round_to(rating.frequency_hz + supply.frequency_offset_hz + 0.001 * frequency_noise, 3);
   e.power_kw = p;
   if (p > 0) {
-    e.power_factor = round_to(power_factor_at(rating.power_factor, load_fraction), 3);
+    const double real_kw = (real > 0 ? real : p);
+    const double heater_kw = std::min(std::max(resistive_kw, 0.0), real_kw);
+    e.power_factor = round_to(machine_power_factor(rating, real_kw - heater_kw, heater_kw), 3);
     e.current_a = round_to(p * 1000.0 / (std::sqrt(3.0) * e.voltage_v * e.power_factor), 2);
   } else {
     e.power_factor = 0;  // no current, no phase angle to speak of

@@ -16,12 +16,21 @@ struct electrical_rating {
   double power_kw = 1;
   double voltage_v = 400;
   double frequency_hz = 50;
-  double power_factor = 0.86;  ///< at full load
+  double power_factor = 0.86;  ///< at full load, of a motor started direct on line
+  bool vfd = false;  ///< the motor runs on a variable-frequency drive (input PF near 0.95)
 };
 
 /// Power factor at load_fraction = P / rated (induction motor curve): rated at full load,
 /// about half of it at 10% load, never below 0.05 for a machine that draws power.
 double power_factor_at(double rated_power_factor, double load_fraction) noexcept;
+
+/// Input power factor of a machine drawing motor_kw through its drive and resistive_kw in
+/// heaters: the heaters draw no reactive power, so PF = P / sqrt(P^2 + Q_motor^2). A
+/// variable-frequency drive's diode front end keeps its displacement factor near 1; what is
+/// left is the harmonic distortion of its current: true PF about 0.95 at full load, 0.8 at
+/// 10 % (IEEE 519 figures for a six-pulse drive with a DC choke).
+double machine_power_factor(const electrical_rating& rating, double motor_kw,
+                            double resistive_kw) noexcept;
 
 /// The interval's electrical reading for average real power power_kw over dt_s. Draws two
 /// normals from r whatever the power, so the stream does not depend on the load.
@@ -29,11 +38,13 @@ double power_factor_at(double rated_power_factor, double load_fraction) noexcept
 /// true_power_kw >= 0: the machine's real power when power_kw is what a faulty current
 /// transformer reports; voltage and power factor follow the real load, the current the
 /// reported power (so P = sqrt(3) V I PF holds for what the meter shows).
+/// resistive_kw: the part of the real power drawn by heaters (machine_power_factor).
 /// supply: the site's voltage and the grid's frequency (grid.hpp) at the machine's terminals
 /// before its own feeder's sag; the meter adds a little noise of its own (0.05 %, 1 mHz).
 energy_reading electrical_reading(const electrical_rating& rating, double power_kw, double dt_s,
                                   rng& r, double true_power_kw = -1,
-                                  const grid_supply& supply = {}) noexcept;
+                                  const grid_supply& supply = {},
+                                  double resistive_kw = 0) noexcept;
 
 /// Rounds x to `decimals` places, as the wire shows it.
 double round_to(double x, int decimals) noexcept;

@@ -149,7 +149,8 @@ model_result step(const hvac_params& p, hvac_state& s, const model_input& in, rn
                                      0.05 * vibration_noise)
                  : 0.05;
 
-  return model_result{power_kw, in.enabled && (cooling_kw + heating_kw > 0 || occupancy > 0.05)};
+  return model_result{power_kw, in.enabled && (cooling_kw + heating_kw > 0 || occupancy > 0.05),
+                      backup_kw};
 }
 
 }  // namespace factorysim::machines

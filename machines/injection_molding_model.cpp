@@ -142,7 +142,7 @@ model_result step(const injection_molding_params& p, injection_molding_state& s,
   env.vibration_mm_s =
       in.enabled ? std::max(0.0, 0.8 + 1.8 * drive_share + 0.05 * vibration_noise) : 0.05;
 
-  return model_result{power_kw, producing};
+  return model_result{power_kw, producing, in.enabled ? heater_kw : 0.0};
 }
 
 }  // namespace factorysim::machines

@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "machines/electrical.hpp"
+#include "machines/grid.hpp"
 
 namespace factorysim::machines {
 namespace {
@@ -309,6 +310,15 @@ reading machine::step(const step_input& in, std::vector<health_event>& events) {
     started_ = true;
   }
 
+  // No two days or hours alike: the production load of each machine wanders by about 6 %
+  // from day to day (6-hour knots) and 4 % within the hour (5-minute knots), smooth and
+  // stateless like the weather, so readings stay correlated from step to step.
+  const std::int64_t t_ms = in.time.time_since_epoch().count();
+  const double demand_factor =
+      std::clamp(1.0 + 0.06 * smooth_noise(noise_seed_, t_ms, 6 * 3'600'000, 20) +
+                     0.04 * smooth_noise(noise_seed_, t_ms, 5 * 60'000, 21),
+                 0.7, 1.3);
+
   reading out;
   out.time = in.time;
   model_result result = std::visit(
@@ -319,7 +329,7 @@ reading machine::step(const step_input& in, std::vector<health_event>& events) {
         auto follow = [&](const auto& p) {
           const double tau = target > load_ ? p.ramp_up_s : p.ramp_down_s;
           load_ = lag(load_, target, dt, std::max(tau, 0.0));
-          mi.load = load_;
+          mi.load = std::clamp(load_ * demand_factor, 0.0, 1.0);
         };
         if constexpr (std::is_same_v<state_t, compressor_state>) {
           const auto& p = std::get<compressor_params>(params);
@@ -349,11 +359,14 @@ reading machine::step(const step_input& in, std::vector<health_event>& events) {
   // interval energy read consistently with the faulty power (a bad CT, not a bad display).
   out.energy.power_kw = result.power_kw;
   if (!in.faults.empty()) apply_sensor_faults(in, out, true);
+  // The conveyor's motor runs on a VFD (docs/machines.md); the others start direct on line.
   const electrical_rating rating{mi.rated_power_kw, config_.rated_voltage_v,
-                                 config_.rated_frequency_hz, config_.rated_power_factor};
+                                 config_.rated_frequency_hz, config_.rated_power_factor,
+                                 config_.type == machine_type::motor};
   // Voltage and power factor follow the real load, not a faulty power reading (issue 10).
   out.energy = electrical_reading(rating, mi.enabled ? out.energy.power_kw : 0.0, dt, rng_,
-                                  mi.enabled ? result.power_kw : 0.0, in.grid);
+                                  mi.enabled ? result.power_kw : 0.0, in.grid,
+                                  mi.enabled ? result.resistive_kw : 0.0);
   energy_total_kwh_ += out.energy.energy_kwh;  // energy_kwh >= 0: the meter never runs back
   out.energy.energy_total_kwh = energy_total_kwh_;
 

@@ -47,6 +47,7 @@ struct model_input {
 struct model_result {
   double power_kw = 0;   ///< true average real power over the step
   bool running = false;  ///< doing its job (false: idle but powered)
+  double resistive_kw = 0;  ///< part of power_kw drawn by heaters (unity power factor)
 };
 
 /// First-order lag over dt_s with time constant tau_s. Implicit Euler: stable for any dt.

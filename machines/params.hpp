@@ -19,7 +19,7 @@ namespace factorysim::machines {
 struct compressor_params {
   double pressure_min_bar = 6.5;          ///< load (cut-in) pressure
   double pressure_max_bar = 7.5;          ///< unload (cut-out) pressure
-  double loaded_power_fraction = 0.95;    ///< loaded power at the top of the band / rated
+  double loaded_power_fraction = 1.1;     ///< loaded package power at the top of the band / rated
   double unloaded_power_fraction = 0.25;  ///< unloaded (running, not compressing) / rated
   double free_air_delivery_m3_min = 8.8;  ///< delivered free air when loaded
   double receiver_volume_m3 = 2.2;        ///< receiver plus pipework

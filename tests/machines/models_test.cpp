@@ -348,7 +348,10 @@ TEST(models, pump_power_is_flow_times_pressure_over_efficiency) {
     strokes += r.production.production_count;
   }
   EXPECT_NEAR(sum / steps, expected, 0.02 * expected);
-  EXPECT_NEAR(static_cast<double>(strokes), 3600.0 / p.press_cycle_s, 2);
+  // Production wanders a few percent below the schedule's full load (docs/machines.md,
+  // "What every machine shares"), never above the press's cycle rate.
+  EXPECT_LE(static_cast<double>(strokes), 3600.0 / p.press_cycle_s + 1);
+  EXPECT_GE(static_cast<double>(strokes), 0.95 * 3600.0 / p.press_cycle_s);
 }
 
 TEST(models, molding_counts_parts_per_shot_with_good_and_bad) {
@@ -366,7 +369,9 @@ TEST(models, molding_counts_parts_per_shot_with_good_and_bad) {
     bad += r.production.production_count_bad;
     ASSERT_NEAR(r.environmental.machine_temp_c, 230, 3);  // barrel held at its set point
   }
-  EXPECT_NEAR(static_cast<double>(parts), 8 * 3600 / 24.0 * 4, 8);
+  // At most one shot per cycle; the production load wanders a few percent below full.
+  EXPECT_LE(static_cast<double>(parts), 8 * 3600 / 24.0 * 4 + 4);
+  EXPECT_GE(static_cast<double>(parts), 0.95 * 8 * 3600 / 24.0 * 4);
   EXPECT_NEAR(static_cast<double>(bad) / static_cast<double>(parts), 0.02, 0.01);
   EXPECT_GT(good, bad);
 }
