@@ -343,6 +343,10 @@ json reading_json(const machines::reading& r) {
                    {"current_a", wire_number(en.current_a, 2)},
                    {"power_factor", wire_number(en.power_factor, 3)},
                    {"frequency_hz", wire_number(en.frequency_hz, 3)}};
+  for (const auto& [k, v] : {std::pair{"current_l1_a", en.current_l1_a},
+                             std::pair{"current_l2_a", en.current_l2_a},
+                             std::pair{"current_l3_a", en.current_l3_a}})
+    if (!std::isnan(v)) out["energy"][k] = wire_number(v, 2);
   const auto& p = r.production;
   out["production"] = {{"production_count", p.production_count},
                        {"production_count_good", p.production_count_good},
@@ -366,6 +370,16 @@ json reading_json(const machines::reading& r) {
   add_if_present(env, "chilled_water_return_temp_c", v.chilled_water_return_temp_c, 2);
   add_if_present(env, "cop", v.cop, 3);
   add_if_present(env, "vibration_mm_s", v.vibration_mm_s, 2);
+  add_if_present(env, "bearing_temp_c", v.bearing_temp_c, 1);
+  add_if_present(env, "vibration_1x_mm_s", v.vibration_1x_mm_s, 2);
+  add_if_present(env, "vibration_2x_mm_s", v.vibration_2x_mm_s, 2);
+  add_if_present(env, "vibration_accel_peak_g", v.vibration_accel_peak_g, 3);
+  add_if_present(env, "vibration_crest_factor", v.vibration_crest_factor, 2);
+  add_if_present(env, "vibration_kurtosis", v.vibration_kurtosis, 2);
+  add_if_present(env, "vibration_bearing_defect_ge", v.vibration_bearing_defect_ge, 3);
+  add_if_present(env, "current_unbalance_percent", v.current_unbalance_percent, 2);
+  add_if_present(env, "run_hours", v.run_hours, 2);
+  add_if_present(env, "start_count", v.start_count, 0);
   out["environmental"] = std::move(env);
   json dropped = json::array();
   if (r.energy_dropped) dropped.push_back("energy");

@@ -440,8 +440,11 @@ void batch_writer::write_once(std::span<pending_message> batch, batch_outcome& o
         auto [it, fresh] = latest_.try_emplace(e.h.machine_id, e);
         if (!fresh && it->second.h.time_us < e.h.time_us) it->second = e;
         if (narrow_) {
-          const double v[] = {e.power_kw,  e.energy_kwh,   e.energy_total_kwh, e.voltage_v,
-                              e.current_a, e.power_factor, e.frequency_hz};
+          const double v[] = {e.power_kw,     e.energy_kwh,   e.energy_total_kwh,
+                              e.voltage_v,    e.current_a,    e.power_factor,
+                              e.frequency_hz, e.current_l1_a, e.current_l2_a,
+                              e.current_l3_a};
+          static_assert(std::size(v) == energy_measured_keys);
           for (std::size_t k = 0; k < std::size(v); ++k)
             add_narrow(e.h.time_us, e.h.machine_id, k, v[k]);
         }
@@ -458,7 +461,7 @@ void batch_writer::write_once(std::span<pending_message> batch, batch_outcome& o
                               count(p.production_count_bad), p.throughput_units_per_hour,
                               p.speed_percent};
           for (std::size_t k = 0; k < std::size(v); ++k)
-            add_narrow(p.h.time_us, p.h.machine_id, 7 + k, v[k]);
+            add_narrow(p.h.time_us, p.h.machine_id, energy_measured_keys + k, v[k]);
         }
         break;
       }
@@ -467,7 +470,8 @@ void batch_writer::write_once(std::span<pending_message> batch, batch_outcome& o
         environmental_.add(en);
         if (narrow_)
           for (std::size_t k = 0; k < en.values.size(); ++k)
-            add_narrow(en.h.time_us, en.h.machine_id, 12 + k, en.values[k]);
+            add_narrow(en.h.time_us, en.h.machine_id,
+                       energy_measured_keys + production_measured_keys + k, en.values[k]);
         break;
       }
       case stream::status:

@@ -51,6 +51,9 @@ struct energy_row {
   double current_a = missing;
   double power_factor = missing;
   double frequency_hz = missing;
+  double current_l1_a = missing;  ///< per-phase currents (EnMS columns of the same names)
+  double current_l2_a = missing;
+  double current_l3_a = missing;
 };
 
 /// T/production -> production_data.
@@ -66,19 +69,30 @@ struct production_row {
 };
 
 /// Index of each environmental key in environmental_row::values (wire key order).
-inline constexpr std::array<std::string_view, 14> environmental_keys{
+inline constexpr std::array<std::string_view, 27> environmental_keys{
     "outdoor_temp_c",         "indoor_temp_c",           "machine_temp_c",
     "outdoor_humidity_percent", "indoor_humidity_percent", "pressure_bar",
     "pressure_setpoint_bar",  "flow_rate_m3h",           "supply_air_temp_c",
     "return_air_temp_c",      "chilled_water_supply_temp_c", "chilled_water_return_temp_c",
-    "cop",                    "vibration_mm_s"};
+    "cop",                    "vibration_mm_s",
+    // condition monitoring (docs/machines.md)
+    "bearing_temp_c",         "vibration_1x_mm_s",       "vibration_2x_mm_s",
+    "vibration_accel_peak_g", "vibration_crest_factor",  "vibration_kurtosis",
+    "vibration_bearing_defect_ge", "current_l1_a",       "current_l2_a",
+    "current_l3_a",           "current_unbalance_percent", "run_hours",
+    "start_count"};
+
+/// Every key absent: the starting point of a decoded environmental row.
+constexpr std::array<double, environmental_keys.size()> all_missing() noexcept {
+  std::array<double, environmental_keys.size()> a{};
+  for (auto& v : a) v = missing;
+  return a;
+}
 
 /// T/environmental -> environmental_data; any subset of the keys.
 struct environmental_row {
   row_header h;
-  std::array<double, environmental_keys.size()> values{
-      missing, missing, missing, missing, missing, missing, missing,
-      missing, missing, missing, missing, missing, missing, missing};
+  std::array<double, environmental_keys.size()> values = all_missing();
 };
 
 /// T/status (retained, and the broker's last will) -> machine_status upsert.
@@ -148,32 +162,21 @@ struct narrow_row {
 
 /// Every measured payload key, in one order: energy, production, environmental (the index
 /// of a key names it in per-machine sensor tables).
-inline constexpr std::array<std::string_view, 26> measured_keys{"power_kw",
-                                                                "energy_kwh",
-                                                                "energy_total_kwh",
-                                                                "voltage_v",
-                                                                "current_a",
-                                                                "power_factor",
-                                                                "frequency_hz",
-                                                                "production_count",
-                                                                "production_count_good",
-                                                                "production_count_bad",
-                                                                "throughput_units_per_hour",
-                                                                "speed_percent",
-                                                                environmental_keys[0],
-                                                                environmental_keys[1],
-                                                                environmental_keys[2],
-                                                                environmental_keys[3],
-                                                                environmental_keys[4],
-                                                                environmental_keys[5],
-                                                                environmental_keys[6],
-                                                                environmental_keys[7],
-                                                                environmental_keys[8],
-                                                                environmental_keys[9],
-                                                                environmental_keys[10],
-                                                                environmental_keys[11],
-                                                                environmental_keys[12],
-                                                                environmental_keys[13]};
+inline constexpr std::size_t energy_measured_keys = 10;     ///< first index of production
+inline constexpr std::size_t production_measured_keys = 5;  ///< then the environmental keys
+inline constexpr auto measured_keys = [] {
+  constexpr std::string_view head[energy_measured_keys + production_measured_keys] = {
+      "power_kw",         "energy_kwh",           "energy_total_kwh",     "voltage_v",
+      "current_a",        "power_factor",         "frequency_hz",         "current_l1_a",
+      "current_l2_a",     "current_l3_a",         "production_count",
+      "production_count_good", "production_count_bad", "throughput_units_per_hour",
+      "speed_percent"};
+  std::array<std::string_view, std::size(head) + environmental_keys.size()> out{};
+  std::size_t i = 0;
+  for (auto k : head) out[i++] = k;
+  for (auto k : environmental_keys) out[i++] = k;
+  return out;
+}();
 
 /// One decoded message of any stream (alternative index == stream index).
 using decoded_row =

@@ -1,6 +1,7 @@
 #include "ingest/table_codec.hpp"
 
 #include <charconv>
+#include <utility>
 #include <cstdio>
 
 namespace factorysim::ingest {
@@ -35,6 +36,9 @@ constexpr col<energy_row> energy_table[] = {
     FLOAT_COLUMN(energy_row, current_a),
     FLOAT_COLUMN(energy_row, power_factor),
     FLOAT_COLUMN(energy_row, frequency_hz),
+    FLOAT_COLUMN(energy_row, current_l1_a),
+    FLOAT_COLUMN(energy_row, current_l2_a),
+    FLOAT_COLUMN(energy_row, current_l3_a),
     {"seq", put_seq<energy_row>},
 };
 
@@ -61,26 +65,18 @@ void put_environmental(copy_buffer& b, const environmental_row& r) {
   b.put_float8_or_null(r.values[I]);
 }
 
-constexpr col<environmental_row> environmental_table[] = {
-    {"time", put_time<environmental_row>, true},
-    {"machine_id", put_machine<environmental_row>, true},
-    {environmental_keys[0], put_environmental<0>},
-    {environmental_keys[1], put_environmental<1>},
-    {environmental_keys[2], put_environmental<2>},
-    {environmental_keys[3], put_environmental<3>},
-    {environmental_keys[4], put_environmental<4>},
-    {environmental_keys[5], put_environmental<5>},
-    {environmental_keys[6], put_environmental<6>},
-    {environmental_keys[7], put_environmental<7>},
-    {environmental_keys[8], put_environmental<8>},
-    {environmental_keys[9], put_environmental<9>},
-    {environmental_keys[10], put_environmental<10>},
-    {environmental_keys[11], put_environmental<11>},
-    {environmental_keys[12], put_environmental<12>},
-    {environmental_keys[13], put_environmental<13>},
-    {"seq", put_seq<environmental_row>},
-};
-static_assert(environmental_keys.size() == 14, "environmental_table lists every key");
+template <std::size_t... I>
+constexpr auto make_environmental_table(std::index_sequence<I...>) {
+  return std::array<col<environmental_row>, sizeof...(I) + 3>{{
+      {"time", put_time<environmental_row>, true},
+      {"machine_id", put_machine<environmental_row>, true},
+      {environmental_keys[I], put_environmental<I>}...,
+      {"seq", put_seq<environmental_row>},
+  }};
+}
+// One column per key of environmental_keys, in its order.
+constexpr auto environmental_table =
+    make_environmental_table(std::make_index_sequence<environmental_keys.size()>{});
 
 constexpr col<status_row> status_table[] = {
     {"time", put_time<status_row>, true},

@@ -401,6 +401,9 @@ void decode_energy(std::string_view key, const json::value& v, energy_row& r, fi
   else if (key == "current_a") optional_double(key, v, r.current_a, e);
   else if (key == "power_factor") optional_double(key, v, r.power_factor, e);
   else if (key == "frequency_hz") optional_double(key, v, r.frequency_hz, e);
+  else if (key == "current_l1_a") optional_double(key, v, r.current_l1_a, e);
+  else if (key == "current_l2_a") optional_double(key, v, r.current_l2_a, e);
+  else if (key == "current_l3_a") optional_double(key, v, r.current_l3_a, e);
 }
 
 void decode_production(std::string_view key, const json::value& v, production_row& r,

@@ -7,16 +7,6 @@
 
 namespace factorysim::machines {
 
-double round_to(double x, int decimals) noexcept {
-  static constexpr double scale[] = {1, 10, 100, 1000, 10000, 100000, 1000000};
-  const double s = scale[std::clamp(decimals, 0, 6)];
-  const double y = x * s;
-  // Half away from zero like std::round, but through an integer conversion the compiler
-  // inlines: std::round is a libm call on baseline x86-64 and showed in the profile.
-  if (!(std::abs(y) < 1e15)) return x;  // huge or NaN: nothing to round
-  return static_cast<double>(static_cast<std::int64_t>(y + (y >= 0 ? 0.5 : -0.5))) / s;
-}
-
 double power_factor_at(double rated_power_factor, double load_fraction) noexcept {
   // PF ~ x / (x + a): the magnetizing current stays while the active current scales with
   // load, so an idling motor draws ~a/(1+a)/PF_rated of rated current at a poor PF.
@@ -41,7 +31,10 @@ double machine_power_factor(const electrical_rating& rating, double motor_kw,
                           : power_factor_at(rating.power_factor, motor_load);
   }
   const double reactive_kvar = motor_kw * std::sqrt(1.0 / (motor_pf * motor_pf) - 1.0);
-  return std::clamp(total_kw / std::hypot(total_kw, reactive_kvar), 0.05, 1.0);
+  // sqrt of the sum of squares, not std::hypot: no overflow is possible here and hypot is a
+  // slow libm call.
+  return std::clamp(total_kw / std::sqrt(total_kw * total_kw + reactive_kvar * reactive_kvar),
+                    0.05, 1.0);
 }
 
 energy_reading electrical_reading(const electrical_rating& rating, double power_kw, double dt_s,

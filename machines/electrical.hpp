@@ -6,6 +6,10 @@
 /// from the rounded P, V and PF, so the identity holds to within the rounding of current
 /// (0.005 A).
 
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+
 #include "machines/rng.hpp"
 #include "machines/types.hpp"
 
@@ -46,7 +50,19 @@ energy_reading electrical_reading(const electrical_rating& rating, double power_
                                   const grid_supply& supply = {},
                                   double resistive_kw = 0) noexcept;
 
-/// Rounds x to `decimals` places, as the wire shows it.
-double round_to(double x, int decimals) noexcept;
+/// Rounds x to `decimals` places, as the wire shows it. Inline: every reading rounds about
+/// thirty values, and the call showed as 14 % of a step in the profile.
+inline double round_to(double x, int decimals) noexcept {
+  static constexpr double scale[] = {1, 10, 100, 1000, 10000, 100000, 1000000};
+  static constexpr double inverse[] = {1, 1e-1, 1e-2, 1e-3, 1e-4, 1e-5, 1e-6};
+  const int k = std::clamp(decimals, 0, 6);
+  const double y = x * scale[k];
+  // Half away from zero like std::round, but through an integer conversion the compiler
+  // inlines: std::round is a libm call on baseline x86-64 and showed in the profile. The
+  // result is multiplied by the inverse rather than divided (a division costs 15-20 cycles):
+  // it can differ from n / 10^k in the last bit, which no printed value shows.
+  if (!(std::abs(y) < 1e15)) return x;  // huge or NaN: nothing to round
+  return static_cast<double>(static_cast<std::int64_t>(y + (y >= 0 ? 0.5 : -0.5))) * inverse[k];
+}
 
 }  // namespace factorysim::machines

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "machines/condition.hpp"
 #include "machines/electrical.hpp"
 #include "machines/grid.hpp"
 
@@ -50,6 +51,7 @@ struct signal_slot {
   double* value = nullptr;
   std::int64_t* count = nullptr;
   stream in = stream::none;
+  float* small = nullptr;  ///< a condition-monitoring value (types.hpp keeps them as float)
 };
 
 signal_slot slot_of(reading& r, std::string_view key) noexcept {
@@ -61,6 +63,7 @@ signal_slot slot_of(reading& r, std::string_view key) noexcept {
     double* value;
     std::int64_t* count;
     stream in;
+    float* small = nullptr;
   };
   const entry table[] = {
       {"power_kw", &e.power_kw, nullptr, stream::energy},
@@ -69,6 +72,9 @@ signal_slot slot_of(reading& r, std::string_view key) noexcept {
       {"current_a", &e.current_a, nullptr, stream::energy},
       {"power_factor", &e.power_factor, nullptr, stream::energy},
       {"frequency_hz", &e.frequency_hz, nullptr, stream::energy},
+      {"current_l1_a", nullptr, nullptr, stream::energy, &e.current_l1_a},
+      {"current_l2_a", nullptr, nullptr, stream::energy, &e.current_l2_a},
+      {"current_l3_a", nullptr, nullptr, stream::energy, &e.current_l3_a},
       {"production_count", nullptr, &p.production_count, stream::production},
       {"production_count_good", nullptr, &p.production_count_good, stream::production},
       {"production_count_bad", nullptr, &p.production_count_bad, stream::production},
@@ -91,9 +97,23 @@ signal_slot slot_of(reading& r, std::string_view key) noexcept {
        stream::environmental},
       {"cop", &v.cop, nullptr, stream::environmental},
       {"vibration_mm_s", &v.vibration_mm_s, nullptr, stream::environmental},
+      {"bearing_temp_c", nullptr, nullptr, stream::environmental, &v.bearing_temp_c},
+      {"vibration_1x_mm_s", nullptr, nullptr, stream::environmental, &v.vibration_1x_mm_s},
+      {"vibration_2x_mm_s", nullptr, nullptr, stream::environmental, &v.vibration_2x_mm_s},
+      {"vibration_accel_peak_g", nullptr, nullptr, stream::environmental,
+       &v.vibration_accel_peak_g},
+      {"vibration_crest_factor", nullptr, nullptr, stream::environmental,
+       &v.vibration_crest_factor},
+      {"vibration_kurtosis", nullptr, nullptr, stream::environmental, &v.vibration_kurtosis},
+      {"vibration_bearing_defect_ge", nullptr, nullptr, stream::environmental,
+       &v.vibration_bearing_defect_ge},
+      {"current_unbalance_percent", nullptr, nullptr, stream::environmental,
+       &v.current_unbalance_percent},
+      {"run_hours", &v.run_hours, nullptr, stream::environmental},
+      {"start_count", &v.start_count, nullptr, stream::environmental},
   };
   for (const auto& t : table) {
-    if (t.key == key) return {t.value, t.count, t.in};
+    if (t.key == key) return {t.value, t.count, t.in, t.small};
   }
   return {};
 }
@@ -244,8 +264,10 @@ void machine::apply_sensor_faults(const step_input& in, reading& out, bool power
     }
     const signal_slot slot =
         slot_of(out, f.signal.empty() ? std::string_view{"power_kw"} : std::string_view{f.signal});
-    if (slot.value == nullptr && slot.count == nullptr) continue;
-    const double v = slot.value != nullptr ? *slot.value : static_cast<double>(*slot.count);
+    if (slot.value == nullptr && slot.count == nullptr && slot.small == nullptr) continue;
+    const double v = slot.value != nullptr   ? *slot.value
+                     : slot.small != nullptr ? static_cast<double>(*slot.small)
+                                             : static_cast<double>(*slot.count);
     if (std::isnan(v)) continue;  // this machine does not report that signal
     const double at_start = remember(f.id, v);
     double reported = v;
@@ -271,10 +293,11 @@ void machine::apply_sensor_faults(const step_input& in, reading& out, bool power
       default:
         break;
     }
-    if (slot.value != nullptr) {
+    if (slot.value != nullptr || slot.small != nullptr) {
       // Power and counts cannot go negative on any meter; temperatures can.
       if (power_only || slot.in != stream::environmental) reported = std::max(reported, 0.0);
-      *slot.value = reported;
+      if (slot.value != nullptr) *slot.value = reported;
+      else *slot.small = static_cast<float>(reported);
     } else {
       *slot.count = std::max<std::int64_t>(0, static_cast<std::int64_t>(std::llround(reported)));
     }
@@ -388,6 +411,33 @@ reading machine::step(const step_input& in, std::vector<health_event>& events) {
   } else {
     out.production.mode = result.running ? operating_mode::running : operating_mode::idle;
     out.is_running = result.running;
+  }
+
+  // Condition monitoring reads the true machine; a sensor fault on one of its keys acts below.
+  // The warm start is not a start: the plant was already running.
+  if (!mi.first_step && out.is_running && !was_running_) ++start_count_;
+  was_running_ = out.is_running;
+  {
+    condition_input c;
+    c.type = config_.type;
+    c.bearing_damage = std::sqrt(std::max(mi.fx.bearing_wear, 0.0));  // effects are damage^2
+    c.vibration_mm_s = out.environmental.vibration_mm_s;
+    c.vibration_healthy_mm_s = out.environmental.vibration_mm_s / (1.0 + 3.0 * mi.fx.bearing_wear);
+    c.machine_temp_c = out.environmental.machine_temp_c;
+    c.hall_temp_c = mi.hall_temp_c;
+    c.current_a = out.energy.current_a;  // the meter's phases: a faulty CT shows in them
+    c.speed_fraction = config_.type == machine_type::motor
+                           ? out.production.speed_percent / 100.0
+                           : 1.0;
+    c.running = result.running && mi.enabled;
+    // Per machine and fixed: its supply and winding asymmetry, the phase that carries it.
+    c.unbalance_offset = static_cast<double>(noise_seed_ >> 11) * 0x1.0p-53;
+    c.phase_angle = static_cast<double>((noise_seed_ * 0x9E3779B97F4A7C15ULL) >> 11) * 0x1.0p-53;
+    c.noise_seed = noise_seed_ ^ 0xC0D1710ULL;
+    c.time_ms = in.time.time_since_epoch().count();
+    fill_condition(c, out.energy, out.environmental);
+    out.environmental.run_hours = round_to(wear_.run_hours(), 2);
+    out.environmental.start_count = static_cast<double>(start_count_);
   }
 
   if (in.faults.empty()) {

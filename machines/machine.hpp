@@ -70,6 +70,8 @@ class machine {
   double energy_total_kwh_ = 0;
   bool enabled_ = true;
   bool started_ = false;
+  bool was_running_ = false;      ///< last step's is_running, for the start counter
+  std::uint32_t start_count_ = 0;  ///< in the padding before memory_: no size cost
   std::array<sensor_memory, 4> memory_{};
 };
 

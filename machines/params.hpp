@@ -3,6 +3,7 @@
 /// parameters a scenario may set. Pure data.
 
 #include <chrono>
+#include <ostream>
 #include <memory>
 #include <optional>
 #include <span>
@@ -113,9 +114,39 @@ bool set_param(model_params& p, std::string_view key, double value);
 /// Reads one key; nullopt if the key is unknown for p's type.
 std::optional<double> get_param(const model_params& p, std::string_view key);
 
+/// Immutable text shared by copies: the replicas of a scenario entry all name one factory,
+/// and a private copy of its uuid per machine cost 80 bytes of the 2 KiB budget each.
+class shared_text {
+ public:
+  shared_text() = default;
+  shared_text(std::string s) : text_(std::make_shared<const std::string>(std::move(s))) {}
+  shared_text(const char* s) : shared_text(std::string(s)) {}
+  const std::string& str() const noexcept { return text_ ? *text_ : empty_text(); }
+  operator const std::string&() const noexcept { return str(); }
+  bool empty() const noexcept { return str().empty(); }
+  friend bool operator==(const shared_text& a, std::string_view b) noexcept {
+    return a.str() == b;
+  }
+  friend bool operator==(const shared_text& a, const std::string& b) noexcept {
+    return a.str() == b;
+  }
+  friend bool operator==(const shared_text& a, const char* b) noexcept { return a.str() == b; }
+  friend bool operator==(const shared_text& a, const shared_text& b) noexcept {
+    return a.str() == b.str();
+  }
+  friend std::ostream& operator<<(std::ostream& os, const shared_text& t) { return os << t.str(); }
+
+ private:
+  static const std::string& empty_text() noexcept {
+    static const std::string empty;
+    return empty;
+  }
+  std::shared_ptr<const std::string> text_;
+};
+
 struct machine_config {
   std::string id;          ///< uuid
-  std::string factory_id;  ///< uuid
+  shared_text factory_id;  ///< uuid
   std::string name;
   machine_type type = machine_type::compressor;
   double rated_power_kw = 0;

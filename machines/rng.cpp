@@ -84,6 +84,11 @@ std::uint64_t derive_seed(std::uint64_t root_seed, std::string_view key) noexcep
 
 namespace factorysim::machines {
 
+std::uint64_t hash_pair(std::uint64_t a, std::uint64_t b) noexcept {
+  std::uint64_t state = a ^ (b * 0xD1B54A32D192ED03ULL);
+  return splitmix64(state);
+}
+
 double hashed_normal(std::uint64_t a, std::uint64_t b) noexcept {
   std::uint64_t state = a ^ (b * 0xD1B54A32D192ED03ULL);
   std::uint64_t h = splitmix64(state);

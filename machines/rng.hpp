@@ -38,4 +38,8 @@ std::uint64_t derive_seed(std::uint64_t root_seed, std::string_view key) noexcep
 /// function of (a, b): noise that does not draw from, and so cannot shift, any stream.
 double hashed_normal(std::uint64_t a, std::uint64_t b) noexcept;
 
+/// 64 well-mixed bits from (a, b): the hash under hashed_normal, for callers that cut
+/// several variates from one hash.
+std::uint64_t hash_pair(std::uint64_t a, std::uint64_t b) noexcept;
+
 }  // namespace factorysim::machines

@@ -2,6 +2,7 @@
 // signals each fault moves (the ground truth published on T/events).
 #include "machines/types.hpp"
 
+#include <algorithm>
 #include <array>
 #include <utility>
 
@@ -32,14 +33,22 @@ std::string_view name_at(const std::array<std::string_view, N>& names, std::size
 }
 
 // Every key a machine type publishes, in stream order (energy, production, environmental).
-constexpr std::string_view energy_keys[] = {"power_kw",  "energy_kwh",   "voltage_v",
-                                            "current_a", "power_factor", "frequency_hz"};
+constexpr std::string_view energy_keys[] = {"power_kw",     "energy_kwh",   "voltage_v",
+                                            "current_a",    "power_factor", "frequency_hz",
+                                            "current_l1_a", "current_l2_a", "current_l3_a"};
 constexpr std::string_view production_keys[] = {"production_count",     "production_count_good",
                                                 "production_count_bad", "throughput_units_per_hour",
                                                 "operating_mode",       "speed_percent"};
+// Condition monitoring (machines/condition.hpp): every type carries these after its own.
+#define FACTORYSIM_CONDITION_KEYS                                                          \
+  "bearing_temp_c", "vibration_1x_mm_s", "vibration_2x_mm_s", "vibration_accel_peak_g",    \
+      "vibration_crest_factor", "vibration_kurtosis", "vibration_bearing_defect_ge",       \
+      "current_unbalance_percent", "run_hours", "start_count"
+constexpr std::string_view condition_keys[] = {FACTORYSIM_CONDITION_KEYS};
 constexpr std::string_view compressor_env[] = {"outdoor_temp_c", "machine_temp_c",
                                                "pressure_bar",   "pressure_setpoint_bar",
-                                               "flow_rate_m3h",  "vibration_mm_s"};
+                                               "flow_rate_m3h",  "vibration_mm_s",
+                                               FACTORYSIM_CONDITION_KEYS};
 constexpr std::string_view hvac_env[] = {"outdoor_temp_c",
                                          "indoor_temp_c",
                                          "machine_temp_c",
@@ -50,12 +59,16 @@ constexpr std::string_view hvac_env[] = {"outdoor_temp_c",
                                          "chilled_water_supply_temp_c",
                                          "chilled_water_return_temp_c",
                                          "cop",
-                                         "vibration_mm_s"};
-constexpr std::string_view motor_env[] = {"indoor_temp_c", "machine_temp_c", "vibration_mm_s"};
+                                         "vibration_mm_s",
+                                         FACTORYSIM_CONDITION_KEYS};
+constexpr std::string_view motor_env[] = {"indoor_temp_c", "machine_temp_c", "vibration_mm_s",
+                                          FACTORYSIM_CONDITION_KEYS};
 constexpr std::string_view pump_env[] = {"machine_temp_c", "pressure_bar", "pressure_setpoint_bar",
-                                         "flow_rate_m3h", "vibration_mm_s"};
+                                         "flow_rate_m3h", "vibration_mm_s",
+                                         FACTORYSIM_CONDITION_KEYS};
 constexpr std::string_view molding_env[] = {"indoor_temp_c", "machine_temp_c", "pressure_bar",
-                                            "vibration_mm_s"};
+                                            "vibration_mm_s", FACTORYSIM_CONDITION_KEYS};
+#undef FACTORYSIM_CONDITION_KEYS
 
 std::span<const std::string_view> environmental_keys(machine_type m) noexcept {
   switch (m) {
@@ -127,7 +140,9 @@ std::vector<std::string> affected_signals(fault_type f, machine_type m, std::str
   return out;
 }
 
-std::vector<std::string> affected_signals(fault_type f, machine_type m, std::string_view signal) {
+namespace {
+
+std::vector<std::string> process_signals(fault_type f, machine_type m, std::string_view signal) {
   // Found by comparing faulted runs with their unfaulted twins of the same seed at full
   // severity, summer and winter (tests/machines/labels_test.cpp keeps these lists exact).
   using list = std::initializer_list<std::string_view>;
@@ -174,7 +189,9 @@ std::vector<std::string> affected_signals(fault_type f, machine_type m, std::str
     case fault_type::noise_burst:
       // A faulty current transformer: the power reading, the interval energy, the meter and
       // the current derived from it; voltage and power factor are measured apart.
-      if (on_power) return make({"power_kw", "energy_kwh", "energy_total_kwh", "current_a"});
+      if (on_power)
+        return make({"power_kw", "energy_kwh", "energy_total_kwh", "current_a", "current_l1_a",
+                     "current_l2_a", "current_l3_a", "current_unbalance_percent"});
       return {std::string(signal)};
     case fault_type::air_leak:
       return with_power({"pressure_bar", "flow_rate_m3h", "machine_temp_c", "vibration_mm_s",
@@ -203,6 +220,36 @@ std::vector<std::string> affected_signals(fault_type f, machine_type m, std::str
       return with_power({"cop", "machine_temp_c"});
   }
   return {};
+}
+
+}  // namespace
+
+std::vector<std::string> affected_signals(fault_type f, machine_type m, std::string_view signal) {
+  std::vector<std::string> out = process_signals(f, m, signal);
+  if (is_generic(f)) return out;  // the transmitters have sensors of their own
+  // What the condition-monitoring sensors derive from the process signals a fault moves
+  // (machines/condition.hpp); labels_test.cpp keeps this exact too.
+  auto has = [&](std::string_view k) {
+    return std::any_of(out.begin(), out.end(), [&](const std::string& s) { return s == k; });
+  };
+  std::vector<std::string_view> more;
+  if (has("power_kw"))
+    more.insert(more.end(),
+                {"current_l1_a", "current_l2_a", "current_l3_a", "current_unbalance_percent"});
+  if (has("vibration_mm_s"))
+    more.insert(more.end(), {"vibration_1x_mm_s", "vibration_2x_mm_s", "vibration_accel_peak_g"});
+  if (has("machine_temp_c") || f == fault_type::bearing_wear) more.push_back("bearing_temp_c");
+  if (f == fault_type::bearing_wear)
+    more.insert(more.end(),
+                {"vibration_bearing_defect_ge", "vibration_crest_factor", "vibration_kurtosis"});
+  // A cold barrel stops the shots: the machine stops running, its hours and starts show it.
+  if (f == fault_type::heater_failure)
+    more.insert(more.end(),
+                {"run_hours", "start_count", "vibration_bearing_defect_ge",
+                 "vibration_crest_factor"});
+  for (auto k : more)
+    if (!has(k)) out.emplace_back(k);
+  return out;
 }
 
 }  // namespace factorysim::machines

@@ -20,6 +20,7 @@ using std::chrono::milliseconds;
 
 /// Marks a reading field that this machine type does not produce (skipped on the wire).
 inline constexpr double absent = std::numeric_limits<double>::quiet_NaN();
+inline constexpr float absent_f = std::numeric_limits<float>::quiet_NaN();
 
 enum class machine_type : std::uint8_t { compressor, hvac, motor, pump, injection_molding };
 enum class operating_mode : std::uint8_t { idle, running, maintenance, fault, offline };
@@ -205,6 +206,12 @@ struct energy_reading {
   double current_a = 0;
   double power_factor = 0;
   double frequency_hz = 0;
+  // Per-phase currents of the meter (machines/condition.hpp); absent until filled. Floats,
+  // like the condition features: 2 decimals of up to 65,000 A fit, and the engine keeps the
+  // last reading of every machine (2 KiB per machine at 10,000, bench/memory_bench).
+  float current_l1_a = absent_f;
+  float current_l2_a = absent_f;
+  float current_l3_a = absent_f;
 };
 
 struct production_reading {
@@ -232,6 +239,18 @@ struct environmental_reading {
   double chilled_water_return_temp_c = absent;
   double cop = absent;
   double vibration_mm_s = absent;
+  // Condition monitoring, every type (machines/condition.hpp). Floats where the wire's
+  // decimals fit in 7 significant digits (see energy_reading); hours and starts stay double.
+  float bearing_temp_c = absent_f;
+  float vibration_1x_mm_s = absent_f;
+  float vibration_2x_mm_s = absent_f;
+  float vibration_accel_peak_g = absent_f;
+  float vibration_crest_factor = absent_f;
+  float vibration_kurtosis = absent_f;
+  float vibration_bearing_defect_ge = absent_f;
+  float current_unbalance_percent = absent_f;  ///< of the energy stream's phase currents
+  double run_hours = absent;
+  double start_count = absent;  ///< whole starts since the simulation began
 };
 
 /// Everything one step of one machine produces.

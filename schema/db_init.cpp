@@ -280,7 +280,7 @@ seed_report upsert_scenario(pqxx::connection_base& c, const scenarios::scenario&
              "excluded.rated_frequency_hz, excluded.rated_power_factor, "
              "excluded.data_interval_seconds, "
              "excluded.mqtt_topic, excluded.is_critical, true)",
-             m.id, m.factory_id, m.name, std::string(machines::to_string(m.type)), m.rated_power_kw,
+             m.id, m.factory_id.str(), m.name, std::string(machines::to_string(m.type)), m.rated_power_kw,
              m.rated_voltage_v, m.rated_current_a, m.rated_frequency_hz, m.rated_power_factor,
              interval_s, m.topic, m.is_critical)
             .affected_rows());

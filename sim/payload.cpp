@@ -246,6 +246,9 @@ void write_energy(std::string& out, const payload_head& head, const machines::en
   number_field(out, ",\"current_a\":", r.current_a, 2);
   number_field(out, ",\"power_factor\":", r.power_factor, 3);
   number_field(out, ",\"frequency_hz\":", r.frequency_hz, 3);
+  number_field(out, ",\"current_l1_a\":", r.current_l1_a, 2);
+  number_field(out, ",\"current_l2_a\":", r.current_l2_a, 2);
+  number_field(out, ",\"current_l3_a\":", r.current_l3_a, 2);
   out += '}';
 }
 
@@ -282,6 +285,16 @@ void write_environmental(std::string& out, const payload_head& head,
   number_field(out, ",\"chilled_water_return_temp_c\":", r.chilled_water_return_temp_c, 2);
   number_field(out, ",\"cop\":", r.cop, 3);
   number_field(out, ",\"vibration_mm_s\":", r.vibration_mm_s, 2);
+  number_field(out, ",\"bearing_temp_c\":", r.bearing_temp_c, 1);
+  number_field(out, ",\"vibration_1x_mm_s\":", r.vibration_1x_mm_s, 2);
+  number_field(out, ",\"vibration_2x_mm_s\":", r.vibration_2x_mm_s, 2);
+  number_field(out, ",\"vibration_accel_peak_g\":", r.vibration_accel_peak_g, 3);
+  number_field(out, ",\"vibration_crest_factor\":", r.vibration_crest_factor, 2);
+  number_field(out, ",\"vibration_kurtosis\":", r.vibration_kurtosis, 2);
+  number_field(out, ",\"vibration_bearing_defect_ge\":", r.vibration_bearing_defect_ge, 3);
+  number_field(out, ",\"current_unbalance_percent\":", r.current_unbalance_percent, 2);
+  number_field(out, ",\"run_hours\":", r.run_hours, 2);
+  number_field(out, ",\"start_count\":", r.start_count, 0);
   out += '}';
 }
 

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include <nlohmann/json.hpp>
 
 #include "ingest/json_scanner.hpp"
@@ -45,7 +47,8 @@ TEST(wire_decoder, energy_payload_decodes_every_field) {
       "factory/demo/compressor-1/energy",
       R"({"time":"2024-06-01T00:00:01.250Z","machine_id":"c0000000-0000-0000-0000-000000000001",)"
       R"("seq":42,"power_kw":41.5,"energy_kwh":0.011527,"energy_total_kwh":1234.5,)"
-      R"("voltage_v":400.2,"current_a":70.1,"power_factor":0.85,"frequency_hz":50.01})");
+      R"("voltage_v":400.2,"current_a":70.1,"power_factor":0.85,"frequency_hz":50.01,)"
+      R"("current_l1_a":69.8,"current_l2_a":70.0,"current_l3_a":70.5})");
   EXPECT_EQ(r.h.time_us, t_2024_06_01 + 1250000);
   EXPECT_EQ(to_string(r.h.machine_id), machine);
   ASSERT_TRUE(r.h.seq.has_value());
@@ -57,6 +60,27 @@ TEST(wire_decoder, energy_payload_decodes_every_field) {
   EXPECT_DOUBLE_EQ(r.current_a, 70.1);
   EXPECT_DOUBLE_EQ(r.power_factor, 0.85);
   EXPECT_DOUBLE_EQ(r.frequency_hz, 50.01);
+  EXPECT_DOUBLE_EQ(r.current_l1_a, 69.8);
+  EXPECT_DOUBLE_EQ(r.current_l2_a, 70.0);
+  EXPECT_DOUBLE_EQ(r.current_l3_a, 70.5);
+}
+
+TEST(wire_decoder, condition_monitoring_keys_land_in_their_columns) {
+  const auto r = expect_row<environmental_row>(
+      "factory/demo/compressor-1/environmental",
+      R"({"time":"2024-06-01T00:00:10.000Z","machine_id":"c0000000-0000-0000-0000-000000000001",)"
+      R"("seq":7,"vibration_mm_s":2.6,"bearing_temp_c":78.5,"vibration_kurtosis":3.1,)"
+      R"("vibration_bearing_defect_ge":0.041,"current_unbalance_percent":1.2,)"
+      R"("run_hours":12.5,"start_count":3})");
+  const std::map<std::string_view, double> want{
+      {"vibration_mm_s", 2.6}, {"bearing_temp_c", 78.5},          {"vibration_kurtosis", 3.1},
+      {"vibration_bearing_defect_ge", 0.041}, {"current_unbalance_percent", 1.2},
+      {"run_hours", 12.5},     {"start_count", 3}};
+  for (std::size_t i = 0; i < environmental_keys.size(); ++i) {
+    const auto it = want.find(environmental_keys[i]);
+    if (it != want.end()) EXPECT_DOUBLE_EQ(r.values[i], it->second) << it->first;
+    else EXPECT_TRUE(std::isnan(r.values[i])) << environmental_keys[i];
+  }
 }
 
 TEST(wire_decoder, production_payload_decodes_every_field) {

@@ -161,7 +161,11 @@ const std::set<std::string> environmental_keys = {
     "outdoor_temp_c", "indoor_temp_c", "machine_temp_c", "outdoor_humidity_percent",
     "indoor_humidity_percent", "pressure_bar", "pressure_setpoint_bar", "flow_rate_m3h",
     "supply_air_temp_c", "return_air_temp_c", "chilled_water_supply_temp_c",
-    "chilled_water_return_temp_c", "cop", "vibration_mm_s"};
+    "chilled_water_return_temp_c", "cop", "vibration_mm_s",
+    // condition monitoring (docs/machines.md)
+    "bearing_temp_c", "vibration_1x_mm_s", "vibration_2x_mm_s", "vibration_accel_peak_g",
+    "vibration_crest_factor", "vibration_kurtosis", "vibration_bearing_defect_ge",
+    "current_unbalance_percent", "run_hours", "start_count"};
 
 /// Every reading topic has exactly `expected(machine)` messages with seq 1..n; payloads parse
 /// and carry the keys of docs/topics.md.

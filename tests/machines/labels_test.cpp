@@ -38,6 +38,9 @@ std::map<std::string, double> wire_values(const reading& r, bool& energy, bool& 
     put("current_a", e.current_a, 2);
     put("power_factor", e.power_factor, 3);
     put("frequency_hz", e.frequency_hz, 3);
+    put("current_l1_a", e.current_l1_a, 2);
+    put("current_l2_a", e.current_l2_a, 2);
+    put("current_l3_a", e.current_l3_a, 2);
   }
   if (production) {
     const auto& p = r.production;
@@ -64,6 +67,16 @@ std::map<std::string, double> wire_values(const reading& r, bool& energy, bool& 
     put("chilled_water_return_temp_c", v.chilled_water_return_temp_c, 2);
     put("cop", v.cop, 3);
     put("vibration_mm_s", v.vibration_mm_s, 2);
+    put("bearing_temp_c", v.bearing_temp_c, 1);
+    put("vibration_1x_mm_s", v.vibration_1x_mm_s, 2);
+    put("vibration_2x_mm_s", v.vibration_2x_mm_s, 2);
+    put("vibration_accel_peak_g", v.vibration_accel_peak_g, 3);
+    put("vibration_crest_factor", v.vibration_crest_factor, 2);
+    put("vibration_kurtosis", v.vibration_kurtosis, 2);
+    put("vibration_bearing_defect_ge", v.vibration_bearing_defect_ge, 3);
+    put("current_unbalance_percent", v.current_unbalance_percent, 2);
+    put("run_hours", v.run_hours, 2);
+    put("start_count", v.start_count, 0);
   }
   return out;
 }

@@ -102,8 +102,9 @@ TEST(mantis, db_init_creates_every_object_and_assets_with_stable_ids) {
                         " mantis.assets WHERE id = '" +
                             m1 + "'"),
             "factory/demo/compressor-1 compressor Demo Manufacturing Plant");
-  // Compressor: 7 energy + 5 production + 6 environmental keys (what it publishes).
-  EXPECT_EQ(count(db, "SELECT count(*) FROM mantis.sensors WHERE asset_id = '" + m1 + "'"), 18);
+  // Compressor: 10 energy + 5 production + 6 environmental + 10 condition-monitoring keys
+  // (what it publishes).
+  EXPECT_EQ(count(db, "SELECT count(*) FROM mantis.sensors WHERE asset_id = '" + m1 + "'"), 31);
   EXPECT_EQ(count(db,
                   "SELECT count(*) FROM mantis.sensors WHERE id <> mantis.sensor_uuid(asset_id,"
                   " signal_key)"),

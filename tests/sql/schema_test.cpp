@@ -160,7 +160,16 @@ TEST(schema, spec_tables_and_columns_exist) {
                "outdoor_humidity_percent", "indoor_humidity_percent", "pressure_bar",
                "pressure_setpoint_bar", "flow_rate_m3h", "supply_air_temp_c", "return_air_temp_c",
                "chilled_water_supply_temp_c", "chilled_water_return_temp_c", "cop",
-               "vibration_mm_s", "seq"});
+               "vibration_mm_s", "seq", "bearing_temp_c", "vibration_1x_mm_s",
+               "vibration_2x_mm_s", "vibration_accel_peak_g", "vibration_crest_factor",
+               "vibration_kurtosis", "vibration_bearing_defect_ge", "current_unbalance_percent",
+               "run_hours", "start_count"});
+  // ISO 10816-3 zones (sql/044): group 2 rigid, group 1 flexible, NULL for no reading.
+  EXPECT_EQ(query_value(db, "SELECT string_agg(iso10816_zone(v), '' ORDER BY v) FROM "
+                            "unnest(ARRAY[0.5, 1.4, 2.79, 2.8, 4.49, 4.5, 20]) v"),
+            "ABBCCDD");
+  EXPECT_EQ(query_value(db, "SELECT iso10816_zone(5.0, 1, true) || iso10816_zone(8.0, 1, true)"), "BC");
+  EXPECT_EQ(query_value(db, "SELECT coalesce(iso10816_zone(NULL), 'null')"), "null");
   has_columns("health_truth", {"time", "machine_id", "health_index", "limiting_component",
                                "rul_operating_h", "rul_calendar_h", "failed", "active_faults",
                                "faulted_signals", "component_health", "seq"});

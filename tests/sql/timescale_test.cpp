@@ -365,8 +365,8 @@ TEST_F(timescale, mantis_layer_uses_hypertables_policies_and_real_time_rollups) 
                   "view_schema = '" +
                   ms + "' AND NOT materialized_only"),
             2);
-  // 2 assets; a compressor measures 18 keys, a pump 17.
-  EXPECT_EQ(schema::seed_mantis(*c_, ms, {}), 2 + 18 + 17);
+  // 2 assets; a compressor measures 31 keys, a pump 30 (13 of them condition monitoring).
+  EXPECT_EQ(schema::seed_mantis(*c_, ms, {}), 2 + 31 + 30);
   exec("INSERT INTO " + ms +
        ".sensor_data_raw (time, sensor_id, value) SELECT date_trunc('hour', now()) - g *"
        " interval '1 minute', " +
