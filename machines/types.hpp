@@ -146,7 +146,7 @@ constexpr bool is_generic(fault_type t) noexcept {
 
 /// Every payload key a generic fault may target (machine.cpp acts on these; a dropout drops
 /// the whole stream of the key it names, or every stream without a signal).
-inline constexpr std::array<std::string_view, 26> fault_signal_names{"power_kw",
+inline constexpr std::array<std::string_view, 39> fault_signal_names{"power_kw",
                                                                      "energy_kwh",
                                                                      "voltage_v",
                                                                      "current_a",
@@ -171,7 +171,21 @@ inline constexpr std::array<std::string_view, 26> fault_signal_names{"power_kw",
                                                                      "chilled_water_supply_temp_c",
                                                                      "chilled_water_return_temp_c",
                                                                      "cop",
-                                                                     "vibration_mm_s"};
+                                                                     "vibration_mm_s",
+                                                                     // condition monitoring
+                                                                     "current_l1_a",
+                                                                     "current_l2_a",
+                                                                     "current_l3_a",
+                                                                     "bearing_temp_c",
+                                                                     "vibration_1x_mm_s",
+                                                                     "vibration_2x_mm_s",
+                                                                     "vibration_accel_peak_g",
+                                                                     "vibration_crest_factor",
+                                                                     "vibration_kurtosis",
+                                                                     "vibration_bearing_defect_ge",
+                                                                     "current_unbalance_percent",
+                                                                     "run_hours",
+                                                                     "start_count"};
 /// True when a fault of type f can occur on a machine of type m.
 bool fault_applies(fault_type f, machine_type m) noexcept;
 /// The wire signals (payload keys) fault f moves on machine type m; `signal` names the

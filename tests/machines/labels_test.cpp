@@ -142,7 +142,8 @@ TEST(labels, the_signals_of_every_sensor_fault_are_exactly_the_keys_it_changes) 
   for (auto t : testing::all_types) {
     for (auto type : all_fault_types) {
       if (!is_generic(type)) continue;
-      for (std::string signal : {"", "power_kw", "machine_temp_c", "voltage_v", "speed_percent"}) {
+      for (std::string signal : {"", "power_kw", "machine_temp_c", "voltage_v", "speed_percent",
+                                 "bearing_temp_c", "current_l1_a", "vibration_kurtosis"}) {
         fault f;
         f.id = 9;
         f.type = type;
