@@ -46,7 +46,7 @@ model_result step(const hvac_params& p, hvac_state& s, const model_input& in, rn
   // Proportional control that pulls the hall back to its set point within ~15 minutes.
   constexpr double pull_h = 0.25;
   // A short charge and a fouled condenser both raise the lift the compressor works against.
-  const double fault_cop = (1.0 - 0.35 * leak) * (1.0 - 0.3 * fouled);
+  const double fault_cop = (1.0 - 0.35 * leak) * (1.0 - 0.45 * fouled);
   const double cop_cool = cooling_cop(p, t_out) * fault_cop;
   const double cop_heat =
       std::clamp(p.heating_cop * (1.0 + 0.025 * (t_out - 7.0)), 1.0, 6.0) * fault_cop;
@@ -142,11 +142,11 @@ model_result step(const hvac_params& p, hvac_state& s, const model_input& in, rn
   env.chilled_water_return_temp_c = chw_supply + p.chilled_water_delta_k * cooling_plr;
   // A ratio of heat to power means nothing while the compressor stands still: not measured.
   if (cooling_kw > 0 || pumped_heat_kw > 0) env.cop = heating_kw > cooling_kw ? cop_heat : cop_cool;
-  env.machine_temp_c = t_out + 8.0 + 7.0 * cooling_plr + 6.0 * fouled;  // condensing
+  env.machine_temp_c = t_out + 8.0 + 7.0 * cooling_plr + 14.0 * fouled;  // condensing
   env.vibration_mm_s =
       in.enabled ? std::max(0.0, (0.6 + 1.5 * (cooling_plr + heating_plr) + 0.6 * fan_share) *
-                                         (1.0 + 3.0 * wear) +
-                                     0.05 * vibration_noise)
+                                         (1.0 + 3.0 * wear) * (1.0 + 0.05 * vibration_noise) +
+                                     0.02 * vibration_noise)
                  : 0.05;
 
   return model_result{power_kw, in.enabled && (cooling_kw + heating_kw > 0 || occupancy > 0.05),

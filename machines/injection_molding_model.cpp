@@ -140,7 +140,9 @@ model_result step(const injection_molding_params& p, injection_molding_state& s,
                          : wait_pressure_bar;
   const double drive_share = drive_avg_kw / std::max(drive_kw, 1e-9);
   env.vibration_mm_s =
-      in.enabled ? std::max(0.0, 0.8 + 1.8 * drive_share + 0.05 * vibration_noise) : 0.05;
+      in.enabled ? std::max(0.0, (0.8 + 1.8 * drive_share) * (1.0 + 0.05 * vibration_noise) +
+                                     0.02 * vibration_noise)
+                 : 0.05;
 
   return model_result{power_kw, producing, in.enabled ? heater_kw : 0.0};
 }

@@ -160,8 +160,9 @@ fault_effects machine::effects_of(const step_input& in, bool& severe) const noex
     const double sev = std::clamp(f.severity, 0.0, 1.0);
     if (sev >= 0.7) severe = true;
     // Wear and leaks build up over about two hours; the others hit at once.
+    const double eff = sev * sev;
     const double strength =
-        is_gradual(f.type) ? sev * std::min(1.0, 0.2 + 0.4 * hours_active(f, in.time)) : sev;
+        is_gradual(f.type) ? eff * std::min(1.0, 0.2 + 0.4 * hours_active(f, in.time)) : eff;
     double* target = nullptr;
     switch (f.type) {
       case fault_type::air_leak:

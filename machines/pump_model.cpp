@@ -103,7 +103,9 @@ model_result step(const pump_params& p, pump_state& s, const model_input& in, rn
                                ? (1.2 + 2.5 * load_fraction) * (1.0 + 3.0 * in.fx.bearing_wear) +
                                      cav * (3.0 + 1.5 * std::abs(in.fx.fluctuation))
                                : 0.05;
-  env.vibration_mm_s = std::max(0.0, vibration + 0.05 * vibration_noise);
+  // A vibration transmitter's RMS over its averaging time wanders about 5 % from one
+  // reading to the next (the process and the bearing's load zone move); plus its floor.
+  env.vibration_mm_s = std::max(0.0, vibration * (1.0 + 0.05 * vibration_noise) + 0.02 * vibration_noise);
 
   return model_result{power_kw, producing};
 }

@@ -217,7 +217,11 @@ std::vector<std::string> process_signals(fault_type f, machine_type m, std::stri
                          "indoor_temp_c", "indoor_humidity_percent", "machine_temp_c",
                          "vibration_mm_s"});
     case fault_type::fouled_coil:
-      return with_power({"cop", "machine_temp_c"});
+      // Fouled hard, the unit reaches its rating and can no longer hold the hall.
+      return with_power({"cop", "supply_air_temp_c", "return_air_temp_c",
+                         "chilled_water_supply_temp_c", "chilled_water_return_temp_c",
+                         "indoor_temp_c", "indoor_humidity_percent", "machine_temp_c",
+                         "vibration_mm_s"});
   }
   return {};
 }

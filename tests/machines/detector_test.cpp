@@ -1,12 +1,15 @@
-// Severity calibration (issue 10), measured with a documented baseline detector.
+// Severity calibration (issue 10), measured with a documented baseline detector: each
+// physics fault is found at severity 1.0 (AUC >= 0.9) and not at 0.2 (AUC <= 0.7).
 //
 // Detector (a rolling z-score, as a first condition-monitoring rule would be): every
 // machine reports once a minute; for each numeric signal the fault lists (`signals`), the
-// score of a reading is |x - mean| / std over a trailing window of 120 readings (two hours)
-// that ended 240 readings (four hours) earlier, so a four-hour fault is compared with the
-// time before it; a reading's score is the largest over those signals. Positives are the
-// readings inside the fault, negatives the readings of the same day before it (after a
-// warm-up) and well after it. AUC is the Mann-Whitney statistic over many seeds.
+// score of a reading is |x - mean| / std over the readings of the day before within an hour
+// of the same time of day (plant data have a daily cycle; yesterday at this hour is the
+// natural baseline); a reading's score is the largest over those signals. Positives are the
+// readings of a Tuesday 08:00-12:00 with the fault active; negatives the same readings of a
+// healthy machine of another seed on the same site (same weather, its own noise), so only
+// the fault tells them apart and a detector that sees nothing scores 0.5. AUC is the
+// Mann-Whitney statistic over 24 seeds; docs/machines.md, "Faults", gives the figures.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -56,21 +59,19 @@ double value_of(const reading& r, const std::string& k) {
   return it == all.end() ? absent : it->second;
 }
 
-constexpr int window = 120;
-constexpr int lag_readings = 240;
+constexpr int window = 120;  ///< readings: two hours at one a minute
+constexpr int readings_per_day = 1440;
 
-struct scored {
-  double score;
-  bool positive;
-};
-
-/// One day of one machine with fault f from 08:00 to 12:00, scored by the detector.
-std::vector<scored> one_day(machine_type t, fault_type type, double severity,
-                            std::uint64_t seed) {
+/// Scores of the readings from 08:00 to 12:00 of a Tuesday, fault f active throughout
+/// when severity > 0 (none at 0): each reading against the readings of the Monday within an
+/// hour of the same time of day (a seasonal-naive baseline: plant data have a daily cycle,
+/// and yesterday at this hour is what an operator compares with).
+std::vector<double> tuesday_morning(machine_type t, fault_type type, double severity,
+                                    std::uint64_t seed, std::uint64_t site_seed) {
   machine_config c = config_of(t);
   c.interval = 60s;
-  const sim_time start = at(2024, 7, 16, 0);
-  driver d(c, start, seed);
+  driver d(c, at(2024, 7, 15, 0), seed);  // a Monday
+  d.site_seed = site_seed;  // many seeds: many weather histories too, not one shared Monday
   fault f;
   f.id = 1;
   f.type = type;
@@ -79,28 +80,24 @@ std::vector<scored> one_day(machine_type t, fault_type type, double severity,
   f.end = at(2024, 7, 16, 12);
   const fault active[] = {f};
   std::vector<std::string> keys;
-  for (const auto& k : affected_signals(type, t, "", severity))
+  for (const auto& k : affected_signals(type, t, "", std::max(severity, 1.0)))
     if (!std::isnan(value_of(d.step(), k)) && k != "energy_kwh") keys.push_back(k);
   std::vector<std::vector<double>> series(keys.size());
   std::vector<bool> on;
-  std::vector<sim_time> times;
-  while (d.now < at(2024, 7, 17, 0)) {
+  while (d.now < at(2024, 7, 16, 12)) {
     const sim_time next = d.now + c.interval;
-    const bool in_fault = f.start < next && next - c.interval < *f.end;
+    const bool in_fault = severity > 0 && f.start < next && next - c.interval < *f.end;
     const reading r = in_fault ? d.step(active) : d.step();
     for (std::size_t k = 0; k < keys.size(); ++k) series[k].push_back(value_of(r, keys[k]));
-    on.push_back(in_fault);
-    times.push_back(next);
+    on.push_back(next > f.start);
   }
-  std::vector<scored> out;
-  for (std::size_t i = window + lag_readings; i < on.size(); ++i) {
-    // Negatives: before the fault, or once the reference window no longer holds it.
-    const bool clean_after = times[i] > *f.end + milliseconds(60'000LL * (lag_readings + 10));
-    if (!on[i] && times[i] > f.start && !clean_after) continue;
+  std::vector<double> out;
+  for (std::size_t i = readings_per_day; i < on.size(); ++i) {
+    if (!on[i]) continue;
     double best = 0;
     for (const auto& s : series) {
       double sum = 0, sq = 0;
-      const std::size_t from = i - lag_readings - window;
+      const std::size_t from = i - readings_per_day - window / 2;
       for (std::size_t j = from; j < from + window; ++j) {
         sum += s[j];
         sq += s[j] * s[j];
@@ -109,16 +106,22 @@ std::vector<scored> one_day(machine_type t, fault_type type, double severity,
       const double sd = std::sqrt(std::max(sq / window - mean * mean, 0.0));
       best = std::max(best, std::abs(s[i] - mean) / std::max(sd, 1e-6 + 1e-3 * std::abs(mean)));
     }
-    out.push_back({best, on[i]});
+    out.push_back(best);
   }
   return out;
 }
 
+/// Mann-Whitney AUC of the faulted mornings (seeds 1..n) against healthy mornings of other
+/// machines (seeds 1001..1000+n) on the same sites: the same hours and weather, so only the
+/// fault tells them apart.
 double auc(machine_type t, fault_type type, double severity, int seeds) {
   std::vector<double> pos, neg;
-  for (int s = 1; s <= seeds; ++s)
-    for (const auto& x : one_day(t, type, severity, static_cast<std::uint64_t>(s)))
-      (x.positive ? pos : neg).push_back(x.score);
+  for (int s = 1; s <= seeds; ++s) {
+    // A healthy unit of another seed on the same site: the same weather, its own noise.
+    const auto site = static_cast<std::uint64_t>(s);
+    for (double x : tuesday_morning(t, type, severity, site, site)) pos.push_back(x);
+    for (double x : tuesday_morning(t, type, 0.0, 1000 + site, site)) neg.push_back(x);
+  }
   std::sort(neg.begin(), neg.end());
   double wins = 0;
   for (double p : pos) {
@@ -144,12 +147,16 @@ TEST(detector, auc_by_fault_type_and_severity) {
       {fault_type::fouled_coil, machine_type::hvac},
   };
   for (const auto& x : targets) {
-    const double strong = auc(x.machine, x.type, 1.0, 8);
-    const double faint = auc(x.machine, x.type, 0.2, 8);
-    std::printf("detector: %-16s on %-17s AUC at 1.0 = %.3f, at 0.2 = %.3f\n",
+    const double none = auc(x.machine, x.type, 0.0, 24);
+    const double strong = auc(x.machine, x.type, 1.0, 24);
+    const double faint = auc(x.machine, x.type, 0.2, 24);
+    std::printf("detector: %-16s on %-17s AUC at 0 = %.3f, at 0.2 = %.3f, at 1.0 = %.3f\n",
                 std::string(to_string(x.type)).c_str(), std::string(to_string(x.machine)).c_str(),
-                strong, faint);
-    EXPECT_GT(strong, faint) << to_string(x.type);
+                none, faint, strong);
+    // A fair comparison: without a fault the detector cannot tell the two sets apart.
+    EXPECT_NEAR(none, 0.5, 0.06) << to_string(x.type);
+    EXPECT_GE(strong, 0.9) << to_string(x.type);
+    EXPECT_LE(faint, 0.7) << to_string(x.type);
   }
 }
 

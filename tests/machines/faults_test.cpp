@@ -227,9 +227,10 @@ TEST(faults, machine_specific_faults_change_the_physics_only_while_active) {
       {machine_type::injection_molding, fault_type::heater_failure, "machine_temp_c", machine_temp,
        -0.05},
       {machine_type::injection_molding, fault_type::heater_failure, "power_kw", power, -0.03},
-      // Half a heater still holds the zone warm enough to shoot, but not at its set point.
+      // Half a heater (severity 0.69 acts with strength 0.69^2 = 0.48, below the critical
+      // 0.7) still holds the zone warm enough to shoot, but not at its set point.
       {machine_type::injection_molding, fault_type::heater_failure, "production_count_bad", bad,
-       +1.0, 0.5},
+       +1.0, 0.69},
       {machine_type::hvac, fault_type::refrigerant_leak, "cop", cop, -0.15},
       {machine_type::hvac, fault_type::refrigerant_leak, "chilled_water_supply_temp_c", chw, +0.15},
       {machine_type::hvac, fault_type::fouled_coil, "cop", cop, -0.15},
