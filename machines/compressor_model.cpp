@@ -19,8 +19,8 @@ model_result step(const compressor_params& p, compressor_state& s, const model_i
   // intake air is thinner: about 1 % less free air per 4 K above 20 C (the compressor room
   // follows the hall), so the same demand keeps it loaded longer in summer.
   const double intake_factor = std::clamp(1.0 - 0.0025 * (in.hall_temp_c - 20.0), 0.85, 1.1);
-  const double fad_m3_s = p.free_air_delivery_m3_min / 60.0 * intake_factor *
-                          (1.0 - 0.25 * in.fx.air_end_wear);
+  const double fad_m3_s =
+      p.free_air_delivery_m3_min / 60.0 * intake_factor * (1.0 - 0.25 * in.fx.air_end_wear);
   const double band_lo = p.pressure_min_bar;
   const double band_hi = std::max(p.pressure_max_bar, band_lo + 0.05);
   const double bar_per_m3 = 1.01325 / std::max(p.receiver_volume_m3, 1e-3);
@@ -126,8 +126,8 @@ model_result step(const compressor_params& p, compressor_state& s, const model_i
   // room); a stopped one cools to the room. Worn bearings run hotter.
   const double loaded_of_running = running_s > 0 ? loaded_s / running_s : 0;
   const double oil_running_c = 72 + 10 * loaded_of_running + 0.2 * (in.hall_temp_c - 20);
-  const double temp_target = in.hall_temp_c + (oil_running_c - in.hall_temp_c) * running_share +
-                             20 * in.fx.bearing_wear;
+  const double temp_target =
+      in.hall_temp_c + (oil_running_c - in.hall_temp_c) * running_share + 20 * in.fx.bearing_wear;
   s.machine_temp_c = lag(s.machine_temp_c, temp_target, dt, 600);
 
   out.production.production_count = whole_m3;  // a compressor's product: m3 of free air
@@ -147,7 +147,8 @@ model_result step(const compressor_params& p, compressor_state& s, const model_i
                                              : 0.1;
   // A vibration transmitter's RMS over its averaging time wanders about 5 % from one
   // reading to the next (the process and the bearing's load zone move); plus its floor.
-  env.vibration_mm_s = std::max(0.0, vibration * (1.0 + 0.05 * vibration_noise) + 0.02 * vibration_noise);
+  env.vibration_mm_s =
+      std::max(0.0, vibration * (1.0 + 0.05 * vibration_noise) + 0.02 * vibration_noise);
 
   return model_result{power_kw, running_share > 0};
 }

@@ -59,7 +59,8 @@ model_result step(const motor_params& p, motor_state& s, const model_input& in, 
                 : 0.05;
   // A vibration transmitter's RMS over its averaging time wanders about 5 % from one
   // reading to the next (the process and the bearing's load zone move); plus its floor.
-  env.vibration_mm_s = std::max(0.0, vibration * (1.0 + 0.05 * vibration_noise) + 0.02 * vibration_noise);
+  env.vibration_mm_s =
+      std::max(0.0, vibration * (1.0 + 0.05 * vibration_noise) + 0.02 * vibration_noise);
 
   return model_result{power_kw, moving};
 }
