@@ -423,6 +423,8 @@ reading machine::step(const step_input& in, std::vector<health_event>& events) {
     c.type = config_.type;
     c.bearing_damage = std::sqrt(std::max(mi.fx.bearing_wear, 0.0));  // effects are damage^2
     c.vibration_mm_s = out.environmental.vibration_mm_s;
+    // The rotating models multiply their vibration by 1 + 3 x bearing_wear; molding has no
+    // bearing component, so its bearing_wear stays 0 (docs/machines.md).
     c.vibration_healthy_mm_s = out.environmental.vibration_mm_s / (1.0 + 3.0 * mi.fx.bearing_wear);
     c.machine_temp_c = out.environmental.machine_temp_c;
     c.hall_temp_c = mi.hall_temp_c;
