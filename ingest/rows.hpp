@@ -69,7 +69,7 @@ struct production_row {
 };
 
 /// Index of each environmental key in environmental_row::values (wire key order).
-inline constexpr std::array<std::string_view, 27> environmental_keys{
+inline constexpr std::array<std::string_view, 24> environmental_keys{
     "outdoor_temp_c",         "indoor_temp_c",           "machine_temp_c",
     "outdoor_humidity_percent", "indoor_humidity_percent", "pressure_bar",
     "pressure_setpoint_bar",  "flow_rate_m3h",           "supply_air_temp_c",
@@ -78,9 +78,8 @@ inline constexpr std::array<std::string_view, 27> environmental_keys{
     // condition monitoring (docs/machines.md)
     "bearing_temp_c",         "vibration_1x_mm_s",       "vibration_2x_mm_s",
     "vibration_accel_peak_g", "vibration_crest_factor",  "vibration_kurtosis",
-    "vibration_bearing_defect_ge", "current_l1_a",       "current_l2_a",
-    "current_l3_a",           "current_unbalance_percent", "run_hours",
-    "start_count"};
+    "vibration_bearing_defect_ge", "current_unbalance_percent", "run_hours",
+    "start_count"};  // the per-phase currents arrive on T/energy (energy_row)
 
 /// Every key absent: the starting point of a decoded environmental row.
 constexpr std::array<double, environmental_keys.size()> all_missing() noexcept {

@@ -5,7 +5,7 @@
 #include <cmath>
 #include <numbers>
 
-#include "machines/grid.hpp"
+#include "machines/rng.hpp"
 
 namespace factorysim::machines {
 namespace {

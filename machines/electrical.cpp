@@ -45,7 +45,8 @@ energy_reading electrical_reading(const electrical_rating& rating, double power_
   energy_reading e;
   const double p = round_to(std::max(power_kw, 0.0), 3);
   const double real = true_power_kw >= 0 ? round_to(true_power_kw, 3) : p;
-  const double load_fraction = (real > 0 ? real : p) / std::max(rating.power_kw, 1e-9);
+  const double real_kw = real > 0 ? real : p;
+  const double load_fraction = real_kw / std::max(rating.power_kw, 1e-9);
   // The site's supply, sagging a little more under the machine's own load (feeder
   // impedance); the meter's own noise is small beside the site's variation.
   e.voltage_v =
@@ -56,7 +57,6 @@ energy_reading electrical_reading(const electrical_rating& rating, double power_
       round_to(rating.frequency_hz + supply.frequency_offset_hz + 0.001 * frequency_noise, 3);
   e.power_kw = p;
   if (p > 0) {
-    const double real_kw = (real > 0 ? real : p);
     const double heater_kw = std::min(std::max(resistive_kw, 0.0), real_kw);
     e.power_factor = round_to(machine_power_factor(rating, real_kw - heater_kw, heater_kw), 3);
     e.current_a = round_to(p * 1000.0 / (std::sqrt(3.0) * e.voltage_v * e.power_factor), 2);

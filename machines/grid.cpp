@@ -9,20 +9,6 @@
 
 namespace factorysim::machines {
 
-double smooth_noise(std::uint64_t seed, std::int64_t t_ms, std::int64_t knot_ms,
-                    std::uint64_t stream) noexcept {
-  std::int64_t k = t_ms / knot_ms;
-  if (t_ms < 0 && t_ms % knot_ms != 0) --k;  // floor for times before 1970
-  const double frac = static_cast<double>(t_ms - k * knot_ms) / static_cast<double>(knot_ms);
-  // Smoothstep: as smooth at the knots as a cosine (zero slope there) without a libm call,
-  // which showed in the step profile once every machine evaluates its demand factor.
-  const double w = frac * frac * (3.0 - 2.0 * frac);
-  const std::uint64_t s = seed ^ (stream * 0x9E3779B97F4A7C15ULL);
-  const double a = hashed_normal(s, static_cast<std::uint64_t>(k));
-  const double b = hashed_normal(s, static_cast<std::uint64_t>(k + 1));
-  return a + (b - a) * w;
-}
-
 grid_supply grid_at(std::uint64_t site_seed, std::uint64_t grid_seed, sim_time t,
                     const local_time& local) noexcept {
   constexpr std::int64_t minute_ms = 60'000;

@@ -21,9 +21,4 @@ namespace factorysim::machines {
 grid_supply grid_at(std::uint64_t site_seed, std::uint64_t grid_seed, sim_time t,
                     const local_time& local) noexcept;
 
-/// Smooth noise from hashed standard-normal knots every knot_ms, smoothstep-interpolated
-/// (continuous, flat at the knots); the same for everyone asking with (seed, stream).
-double smooth_noise(std::uint64_t seed, std::int64_t t_ms, std::int64_t knot_ms,
-                    std::uint64_t stream) noexcept;
-
 }  // namespace factorysim::machines

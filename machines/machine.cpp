@@ -7,7 +7,6 @@
 
 #include "machines/condition.hpp"
 #include "machines/electrical.hpp"
-#include "machines/grid.hpp"
 
 namespace factorysim::machines {
 namespace {
@@ -437,7 +436,7 @@ reading machine::step(const step_input& in, std::vector<health_event>& events) {
     c.unbalance_offset = static_cast<double>(noise_seed_ >> 11) * 0x1.0p-53;
     c.phase_angle = static_cast<double>((noise_seed_ * 0x9E3779B97F4A7C15ULL) >> 11) * 0x1.0p-53;
     c.noise_seed = noise_seed_ ^ 0xC0D1710ULL;
-    c.time_ms = in.time.time_since_epoch().count();
+    c.time_ms = t_ms;
     fill_condition(c, out.energy, out.environmental);
     out.environmental.run_hours = round_to(wear_.run_hours(), 2);
     out.environmental.start_count = static_cast<double>(start_count_);

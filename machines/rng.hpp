@@ -42,4 +42,10 @@ double hashed_normal(std::uint64_t a, std::uint64_t b) noexcept;
 /// several variates from one hash.
 std::uint64_t hash_pair(std::uint64_t a, std::uint64_t b) noexcept;
 
+/// Smooth noise from hashed standard-normal knots every knot_ms, smoothstep-interpolated
+/// (continuous, flat at the knots); the same for everyone asking with (seed, stream). The
+/// weather, the site supply and each machine's demand factor use it.
+double smooth_noise(std::uint64_t seed, std::int64_t t_ms, std::int64_t knot_ms,
+                    std::uint64_t stream) noexcept;
+
 }  // namespace factorysim::machines

@@ -40,35 +40,37 @@ constexpr std::string_view production_keys[] = {"production_count",     "product
                                                 "production_count_bad", "throughput_units_per_hour",
                                                 "operating_mode",       "speed_percent"};
 // Condition monitoring (machines/condition.hpp): every type carries these after its own.
-#define FACTORYSIM_CONDITION_KEYS                                                          \
-  "bearing_temp_c", "vibration_1x_mm_s", "vibration_2x_mm_s", "vibration_accel_peak_g",    \
-      "vibration_crest_factor", "vibration_kurtosis", "vibration_bearing_defect_ge",       \
-      "current_unbalance_percent", "run_hours", "start_count"
-constexpr std::string_view condition_keys[] = {FACTORYSIM_CONDITION_KEYS};
-constexpr std::string_view compressor_env[] = {"outdoor_temp_c", "machine_temp_c",
-                                               "pressure_bar",   "pressure_setpoint_bar",
-                                               "flow_rate_m3h",  "vibration_mm_s",
-                                               FACTORYSIM_CONDITION_KEYS};
-constexpr std::string_view hvac_env[] = {"outdoor_temp_c",
-                                         "indoor_temp_c",
-                                         "machine_temp_c",
-                                         "outdoor_humidity_percent",
-                                         "indoor_humidity_percent",
-                                         "supply_air_temp_c",
-                                         "return_air_temp_c",
-                                         "chilled_water_supply_temp_c",
-                                         "chilled_water_return_temp_c",
-                                         "cop",
-                                         "vibration_mm_s",
-                                         FACTORYSIM_CONDITION_KEYS};
-constexpr std::string_view motor_env[] = {"indoor_temp_c", "machine_temp_c", "vibration_mm_s",
-                                          FACTORYSIM_CONDITION_KEYS};
-constexpr std::string_view pump_env[] = {"machine_temp_c", "pressure_bar", "pressure_setpoint_bar",
-                                         "flow_rate_m3h", "vibration_mm_s",
-                                         FACTORYSIM_CONDITION_KEYS};
-constexpr std::string_view molding_env[] = {"indoor_temp_c", "machine_temp_c", "pressure_bar",
-                                            "vibration_mm_s", FACTORYSIM_CONDITION_KEYS};
-#undef FACTORYSIM_CONDITION_KEYS
+constexpr std::array<std::string_view, 10> condition_keys{
+    "bearing_temp_c",         "vibration_1x_mm_s",      "vibration_2x_mm_s",
+    "vibration_accel_peak_g", "vibration_crest_factor", "vibration_kurtosis",
+    "vibration_bearing_defect_ge", "current_unbalance_percent", "run_hours",
+    "start_count"};
+
+/// A type's own environmental keys followed by the condition-monitoring ones.
+template <std::size_t N>
+constexpr std::array<std::string_view, N + condition_keys.size()> with_condition(
+    const std::array<std::string_view, N>& own) {
+  std::array<std::string_view, N + condition_keys.size()> out{};
+  std::size_t i = 0;
+  for (auto k : own) out[i++] = k;
+  for (auto k : condition_keys) out[i++] = k;
+  return out;
+}
+
+constexpr auto compressor_env = with_condition<6>(
+    {"outdoor_temp_c", "machine_temp_c", "pressure_bar", "pressure_setpoint_bar",
+     "flow_rate_m3h", "vibration_mm_s"});
+constexpr auto hvac_env = with_condition<11>(
+    {"outdoor_temp_c", "indoor_temp_c", "machine_temp_c", "outdoor_humidity_percent",
+     "indoor_humidity_percent", "supply_air_temp_c", "return_air_temp_c",
+     "chilled_water_supply_temp_c", "chilled_water_return_temp_c", "cop", "vibration_mm_s"});
+constexpr auto motor_env =
+    with_condition<3>({"indoor_temp_c", "machine_temp_c", "vibration_mm_s"});
+constexpr auto pump_env = with_condition<5>(
+    {"machine_temp_c", "pressure_bar", "pressure_setpoint_bar", "flow_rate_m3h",
+     "vibration_mm_s"});
+constexpr auto molding_env = with_condition<4>(
+    {"indoor_temp_c", "machine_temp_c", "pressure_bar", "vibration_mm_s"});
 
 std::span<const std::string_view> environmental_keys(machine_type m) noexcept {
   switch (m) {

@@ -41,7 +41,8 @@ plant::plant(const scenario& s) {
   for (const auto& cfg : s.machines) {
     const auto f = factory_index.find(cfg.factory_id.str());
     if (f == factory_index.end())
-      throw std::invalid_argument("machine " + cfg.id + " names unknown factory " + cfg.factory_id.str());
+      throw std::invalid_argument("machine " + cfg.id + " names unknown factory " +
+                                  cfg.factory_id.str());
     if (!index_.emplace(cfg.id, machines_.size()).second)
       throw std::invalid_argument("duplicate machine id " + cfg.id);
     factory_of_.push_back(f->second);
