@@ -49,7 +49,8 @@ else
 fi
 run_dir="${FACTORYSIM_RUN_DIR:-$root/.run}"; mkdir -p "$run_dir"
 
-free_port() { local p; while :; do p=$((20000 + RANDOM % 40000)); (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }; done; }
+# shellcheck source=free-port.sh
+source "$root/scripts/free-port.sh"
 
 pids=()
 db=""
@@ -72,9 +73,10 @@ cleanup() {
 trap cleanup EXIT
 
 # A private broker: its config, persistence and log stay under the run folder.
-mqtt_port=$(free_port)
-mkdir -p "$run_dir/mosquitto"
-cat > "$run_dir/mosquitto/mosquitto.conf" <<CONF
+start_broker() {
+  mqtt_port=$(free_port)
+  mkdir -p "$run_dir/mosquitto"; : > "$run_dir/mosquitto/mosquitto.log"  # this start's log only
+  cat > "$run_dir/mosquitto/mosquitto.conf" <<CONF
 listener $mqtt_port 127.0.0.1
 allow_anonymous true
 persistence true
@@ -83,13 +85,36 @@ log_dest file $run_dir/mosquitto/mosquitto.log
 max_queued_messages 1000000
 user root
 CONF
-# Each helper in a session of its own: Ctrl-C goes to the terminal's whole process group, and
-# mosquitto would quit at once (and the ingestor flush and exit) while the simulator still
-# publishes its final statuses. cleanup stops them after the simulator is done.
-setsid mosquitto -c "$run_dir/mosquitto/mosquitto.conf" &
-pids+=($!)
-for _ in $(seq 50); do
-  (exec 3<>"/dev/tcp/127.0.0.1/$mqtt_port") 2>/dev/null && break; sleep 0.1
+  # Each helper in a session of its own: Ctrl-C goes to the terminal's whole process group, and
+  # mosquitto would quit at once (and the ingestor flush and exit) while the simulator still
+  # publishes its final statuses. cleanup stops them after the simulator is done.
+  setsid mosquitto -c "$run_dir/mosquitto/mosquitto.conf" &
+  broker_pid=$!
+  for _ in $(seq 100); do
+    # Up means: still running, past its bind (it logs "running" then) and accepting. A port
+    # that merely accepts could belong to whoever took it first.
+    kill -0 "$broker_pid" 2>/dev/null || return 1
+    if grep -q "mosquitto version .* running" "$run_dir/mosquitto/mosquitto.log" 2>/dev/null &&
+       (exec 3<>"/dev/tcp/127.0.0.1/$mqtt_port") 2>/dev/null; then
+      return 0
+    fi
+    sleep 0.1
+  done
+  return 1
+}
+# Another program can still take the port between free_port and mosquitto's bind; a broker
+# that died on "Address already in use" is started again on a fresh port. Any other failure
+# ends the demo with the broker's log.
+for attempt in 1 2 3; do
+  if start_broker; then pids+=("$broker_pid"); break; fi
+  kill "$broker_pid" 2>/dev/null || true; wait "$broker_pid" 2>/dev/null || true
+  if [ "$attempt" -lt 3 ] && grep -q "Address already in use" "$run_dir/mosquitto/mosquitto.log" 2>/dev/null; then
+    echo "demo: port $mqtt_port was taken before mosquitto bound it; trying another" >&2
+    continue
+  fi
+  echo "demo: mosquitto did not come up on 127.0.0.1:$mqtt_port; its log:" >&2
+  tail -n 20 "$run_dir/mosquitto/mosquitto.log" >&2 2>/dev/null || true
+  exit 1
 done
 echo "demo: mosquitto on 127.0.0.1:$mqtt_port (log: $run_dir/mosquitto/mosquitto.log)" >&2
 echo "demo: watch it with:  mosquitto_sub -h 127.0.0.1 -p $mqtt_port -t 'factory/#' -v" >&2

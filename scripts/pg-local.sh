@@ -14,7 +14,8 @@ dir="${FACTORYSIM_PG_DIR:-/tmp/factorysim-pg-local}"
 db="${FACTORYSIM_PG_DB:-factorysim}"
 as_pg=(); [ "$(id -u)" -eq 0 ] && as_pg=(runuser -u postgres --)
 
-free_port() { local p; while :; do p=$((20000 + RANDOM % 40000)); (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }; done; }
+# shellcheck source=free-port.sh
+source "$(dirname "${BASH_SOURCE[0]}")/free-port.sh"
 conninfo() { echo "host=127.0.0.1 port=$(cat "$dir/port") user=postgres dbname=$db"; }
 running() { [ -f "$dir/port" ] && "${as_pg[@]}" "$bin/pg_ctl" -D "$dir/data" status >/dev/null 2>&1; }
 
@@ -35,19 +36,28 @@ case "${1:-}" in
       grep -q "^include_if_exists 'factorysim.conf'" "$dir/data/postgresql.conf" \
         || echo "include_if_exists 'factorysim.conf'" | "${as_pg[@]}" tee -a "$dir/data/postgresql.conf" >/dev/null
     fi
-    port="${2:-}"
+    port="${2:-}"; chosen=0
     if [ -z "$port" ] && [ -f "$dir/port" ] && ! (exec 3<>"/dev/tcp/127.0.0.1/$(cat "$dir/port")") 2>/dev/null; then
-      port=$(cat "$dir/port")  # same address as last time when it is still free
+      port=$(cat "$dir/port"); chosen=1  # same address as last time when it is still free
     fi
-    [ -n "$port" ] || port=$(free_port)
+    [ -n "$port" ] || { port=$(free_port); chosen=1; }
     "${as_pg[@]}" mkdir -p "$dir/sock"
-    echo "$port" | "${as_pg[@]}" tee "$dir/port" >/dev/null
-    # A local demo database: durability against power loss is traded for speed (fsync off).
-    if ! (cd /tmp && "${as_pg[@]}" "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-          -o "-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories=$dir/sock -c fsync=off -c full_page_writes=off -c max_wal_size=2GB -c timezone=UTC" \
-          start >/dev/null); then
+    # A port we chose can still be taken before the server binds it; then a fresh one is tried
+    # (a port the caller gave is not changed behind their back).
+    for attempt in 1 2 3; do
+      echo "$port" | "${as_pg[@]}" tee "$dir/port" >/dev/null
+      # A local demo database: durability against power loss is traded for speed (fsync off).
+      if (cd /tmp && "${as_pg[@]}" "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
+            -o "-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories=$dir/sock -c fsync=off -c full_page_writes=off -c max_wal_size=2GB -c timezone=UTC" \
+            start >/dev/null); then
+        break
+      fi
+      if [ "$chosen" -eq 1 ] && [ "$attempt" -lt 3 ] && tail -n 20 "$dir/server.log" | grep -q "could not bind"; then
+        echo "pg-local: port $port was taken before PostgreSQL bound it; trying another" >&2
+        port=$(free_port); continue
+      fi
       echo "pg-local: PostgreSQL did not start; log $dir/server.log:" >&2; tail -n 30 "$dir/server.log" >&2; exit 1
-    fi
+    done
     "$bin/psql" -X -q -h 127.0.0.1 -p "$port" -U postgres -d postgres -tAc "select 1 from pg_database where datname = '$db'" | grep -q 1 \
       || "$bin/psql" -X -q -h 127.0.0.1 -p "$port" -U postgres -d postgres -c "create database \"$db\"" >/dev/null
     conninfo
