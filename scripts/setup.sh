@@ -16,6 +16,7 @@ packages=(
   influxdb influxdb-client  # tests load `run --format influx` into a private InfluxDB 1.x
   dpkg-dev  # dpkg-shlibdeps: CPack declares the .deb's library dependencies (docs/packaging.md)
   clang libclang-rt-14-dev  # libFuzzer and clang's sanitizers: scripts/test.sh's fuzz stage
+  chromium  # headless: a test renders the bench's HTML report and checks its charts
 )
 missing=()
 for p in "${packages[@]}"; do
