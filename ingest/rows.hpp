@@ -148,6 +148,7 @@ struct truth_row {
   std::optional<bool> failed;
   std::vector<std::string> active_faults;
   std::vector<std::string> faulted_signals;
+  std::string interruption;  ///< "micro_stop", "changeover"; empty = none (absent)
   /// `health_<component>` keys in payload order: (component, health 0..1).
   std::vector<std::pair<std::string, double>> component_health;
 };

@@ -191,6 +191,8 @@ constexpr col<truth_row> truth_table[] = {
      [](copy_buffer& b, const truth_row& r) { put_string_array(b, r.active_faults); }},
     {"faulted_signals",
      [](copy_buffer& b, const truth_row& r) { put_string_array(b, r.faulted_signals); }},
+    {"interruption",
+     [](copy_buffer& b, const truth_row& r) { b.put_text_or_null(r.interruption); }},
     {"component_health",
      [](copy_buffer& b, const truth_row& r) { b.put_jsonb(component_health_json(r)); }},
     {"seq", put_seq<truth_row>},

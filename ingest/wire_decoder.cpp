@@ -571,6 +571,8 @@ void decode_truth(std::string_view key, const json::value& v, truth_row& r, unsi
     strings(r.active_faults);
   } else if (key == "faulted_signals") {
     strings(r.faulted_signals);
+  } else if (key == "interruption") {
+    if (v.type != kind::null_value) read_string(key, v, r.interruption, e);
   } else if (key.size() > 7 && key.starts_with("health_")) {
     // Per-component health: the component set is the model's, so any health_<x> is kept.
     if (v.type == kind::null_value) return;

@@ -56,10 +56,13 @@ energy_reading electrical_reading(const electrical_rating& rating, double power_
   e.frequency_hz =
       round_to(rating.frequency_hz + supply.frequency_offset_hz + 0.001 * frequency_noise, 3);
   e.power_kw = p;
-  if (p > 0) {
+  // The power factor is measured from the machine's true load, apart from the current
+  // transformer: a CT that reads nothing leaves it alone (and reads no current).
+  if (real_kw > 0) {
     const double heater_kw = std::min(std::max(resistive_kw, 0.0), real_kw);
     e.power_factor = round_to(machine_power_factor(rating, real_kw - heater_kw, heater_kw), 3);
-    e.current_a = round_to(p * 1000.0 / (std::sqrt(3.0) * e.voltage_v * e.power_factor), 2);
+    e.current_a = p > 0 ? round_to(p * 1000.0 / (std::sqrt(3.0) * e.voltage_v * e.power_factor), 2)
+                        : 0.0;
   } else {
     e.power_factor = 0;  // no current, no phase angle to speak of
     e.current_a = 0;

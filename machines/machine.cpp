@@ -7,6 +7,7 @@
 
 #include "machines/condition.hpp"
 #include "machines/electrical.hpp"
+#include "machines/interruptions.hpp"
 
 namespace factorysim::machines {
 namespace {
@@ -114,6 +115,17 @@ signal_slot slot_of(reading& r, std::string_view key) noexcept {
   for (const auto& t : table) {
     if (t.key == key) return {t.value, t.count, t.in, t.small};
   }
+  return {};
+}
+
+/// Line machines stop now and then; the others run on (machines/interruptions.hpp).
+interruption_plan interruptions_of(const model_params& p) noexcept {
+  if (const auto* m = std::get_if<motor_params>(&p))
+    return {m->micro_stops_per_h, m->micro_stop_mean_s, m->changeover_interval_h,
+            m->changeover_min};
+  if (const auto* m = std::get_if<injection_molding_params>(&p))
+    return {m->micro_stops_per_h, m->micro_stop_mean_s, m->changeover_interval_h,
+            m->changeover_min};
   return {};
 }
 
@@ -326,7 +338,19 @@ reading machine::step(const step_input& in, std::vector<health_event>& events) {
   if (!in.faults.empty()) mi.fx = effects_of(in, severe);
   add_wear_effects(mi.fx, static_cast<std::uint64_t>(in.time.time_since_epoch().count()));
 
-  const double target = mi.enabled ? std::clamp(in.schedule.load, 0.0, 1.0) : 0.0;
+  double target = mi.enabled ? std::clamp(in.schedule.load, 0.0, 1.0) : 0.0;
+  const std::int64_t t_ms = in.time.time_since_epoch().count();
+  // Only a machine that should be producing can be interrupted. A stop is abrupt (no
+  // shut-down lag); the restart goes through the start-up ramp.
+  interruption stop = interruption::none;
+  if (target >= 0.1 && (config_.type == machine_type::motor ||
+                        config_.type == machine_type::injection_molding)) {
+    stop = interruption_at(interruptions_of(config_.params), noise_seed_ ^ 0x1A7E5ULL, t_ms);
+    if (stop != interruption::none) {
+      target = 0;
+      load_ = 0;
+    }
+  }
   mi.first_step = !started_;
   if (!started_) {
     load_ = target;  // warm start: the plant was already running when simulation began
@@ -336,7 +360,6 @@ reading machine::step(const step_input& in, std::vector<health_event>& events) {
   // No two days or hours alike: the production load of each machine wanders by about 6 %
   // from day to day (6-hour knots) and 4 % within the hour (5-minute knots), smooth and
   // stateless like the weather, so readings stay correlated from step to step.
-  const std::int64_t t_ms = in.time.time_since_epoch().count();
   const double demand_factor =
       std::clamp(1.0 + 0.06 * smooth_noise(noise_seed_, t_ms, 6 * 3'600'000, 20) +
                      0.04 * smooth_noise(noise_seed_, t_ms, 5 * 60'000, 21),
@@ -344,6 +367,7 @@ reading machine::step(const step_input& in, std::vector<health_event>& events) {
 
   reading out;
   out.time = in.time;
+  out.stop = stop;
   model_result result = std::visit(
       [&](auto& state) -> model_result {
         using state_t = std::decay_t<decltype(state)>;

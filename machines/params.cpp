@@ -113,6 +113,15 @@ constexpr field_def<motor_params> motor_defs[] = {
      &motor_params::ramp_up_s},
     {{"ramp_down_s", "s", 0, 86400, "time constant of the line shut-down; default 60"},
      &motor_params::ramp_down_s},
+    {{"micro_stops_per_h", "1/h", 0, 6, "mean rate of micro-stops (jams, missing parts) while producing; default 1.5"},
+     &motor_params::micro_stops_per_h},
+    {{"micro_stop_mean_s", "s", 1, 120, "mean length of a micro-stop; default 40"},
+     &motor_params::micro_stop_mean_s},
+    {{"changeover_interval_h", "h", 0, 1000,
+      "one changeover in each window of this length, 0 = none; default 0"},
+     &motor_params::changeover_interval_h},
+    {{"changeover_min", "min", 0, 480, "mean length of a changeover; default 0"},
+     &motor_params::changeover_min},
 };
 
 constexpr field_def<pump_params> pump_defs[] = {
@@ -158,6 +167,18 @@ constexpr field_def<injection_molding_params> molding_defs[] = {
      &injection_molding_params::ramp_up_s},
     {{"ramp_down_s", "s", 0, 86400, "time constant of the production shut-down; default 600"},
      &injection_molding_params::ramp_down_s},
+    {{"part_mass_g", "g", 0.01, 1e6,
+      "mass of one part; default 0.85 g per rated kW, about 1 kWh/kg at full load"},
+     &injection_molding_params::part_mass_g},
+    {{"micro_stops_per_h", "1/h", 0, 6, "mean rate of micro-stops (stuck parts) while producing; default 1"},
+     &injection_molding_params::micro_stops_per_h},
+    {{"micro_stop_mean_s", "s", 1, 120, "mean length of a micro-stop; default 60"},
+     &injection_molding_params::micro_stop_mean_s},
+    {{"changeover_interval_h", "h", 0, 1000,
+      "one changeover in each window of this length, 0 = none; default 8"},
+     &injection_molding_params::changeover_interval_h},
+    {{"changeover_min", "min", 0, 480, "mean length of a changeover; default 30"},
+     &injection_molding_params::changeover_min},
 };
 
 constexpr auto compressor_fields = fields_of(compressor_defs);
@@ -224,8 +245,14 @@ model_params default_params(machine_type t, double rated_power_kw) {
       p.max_flow_m3h = 0.95 * kw * p.efficiency * 36.0 / (0.35 * p.max_pressure_bar);
       return p;
     }
-    case machine_type::injection_molding:
-      return injection_molding_params{};
+    case machine_type::injection_molding: {
+      injection_molding_params p;
+      // The defaults use 0.00085 kWh per part and rated kW at full load (heaters and drive
+      // scale with the rating): parts of 0.85 g per kW make that 1 kWh/kg, mid-range for a
+      // hydraulic machine (docs/machines.md).
+      p.part_mass_g = 0.85 * kw;
+      return p;
+    }
   }
   return compressor_params{};
 }

@@ -62,6 +62,11 @@ struct motor_params {
   double standby_power_fraction = 0.01;  ///< VFD and controls while stopped
   double ramp_up_s = 30;
   double ramp_down_s = 60;
+  // Interruptions (machines/interruptions.hpp): jams and missing parts; no changeovers.
+  double micro_stops_per_h = 1.5;
+  double micro_stop_mean_s = 40;
+  double changeover_interval_h = 0;
+  double changeover_min = 0;
 };
 
 /// Hydraulic power pack of a press: approach, press, hold, return, then wait.
@@ -88,6 +93,14 @@ struct injection_molding_params {
   double scrap_rate = 0.02;             ///< bad parts with a healthy barrel
   double ramp_up_s = 120;
   double ramp_down_s = 600;
+  /// Mass of one part (shot mass / cavities): production mass, so that specific energy
+  /// (kWh/kg, sql/071) can be computed. default_params: ~1 kWh/kg at full load.
+  double part_mass_g = 50;
+  // Interruptions (machines/interruptions.hpp): stuck parts, and a mold change per shift.
+  double micro_stops_per_h = 1;
+  double micro_stop_mean_s = 60;
+  double changeover_interval_h = 8;
+  double changeover_min = 30;
 };
 
 using model_params = std::variant<compressor_params, hvac_params, motor_params, pump_params,

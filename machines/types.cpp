@@ -96,6 +96,17 @@ std::string_view to_string(machine_type t) noexcept {
 std::string_view to_string(operating_mode m) noexcept {
   return name_at(operating_mode_names, static_cast<std::size_t>(m));
 }
+std::string_view to_string(interruption i) noexcept {
+  switch (i) {
+    case interruption::micro_stop:
+      return "micro_stop";
+    case interruption::changeover:
+      return "changeover";
+    case interruption::none:
+      break;
+  }
+  return "";
+}
 std::string_view to_string(fault_type t) noexcept {
   return name_at(fault_type_names, static_cast<std::size_t>(t));
 }

@@ -24,9 +24,13 @@ inline constexpr float absent_f = std::numeric_limits<float>::quiet_NaN();
 
 enum class machine_type : std::uint8_t { compressor, hvac, motor, pump, injection_molding };
 enum class operating_mode : std::uint8_t { idle, running, maintenance, fault, offline };
+/// Why a machine that should produce does not, besides faults and maintenance: a short
+/// unplanned micro-stop or a planned changeover (machines/interruptions.hpp, T/truth).
+enum class interruption : std::uint8_t { none, micro_stop, changeover };
 
 std::string_view to_string(machine_type t) noexcept;
 std::string_view to_string(operating_mode m) noexcept;
+std::string_view to_string(interruption i) noexcept;  ///< "", "micro_stop", "changeover"
 std::optional<machine_type> parse_machine_type(std::string_view s) noexcept;
 std::optional<operating_mode> parse_operating_mode(std::string_view s) noexcept;
 
@@ -274,6 +278,7 @@ struct reading {
   production_reading production;
   environmental_reading environmental;
   bool is_running = false;
+  interruption stop = interruption::none;  ///< under way at the end of the interval
   /// A dropout fault suppresses whole streams: the engine does not publish them.
   bool energy_dropped = false;
   bool production_dropped = false;

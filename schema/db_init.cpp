@@ -4,12 +4,14 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <pqxx/pqxx>
 #include <sstream>
 #include <stdexcept>
 
+#include "machines/params.hpp"
 #include "machines/types.hpp"
 
 #ifndef FACTORYSIM_SQL_DIR
@@ -232,6 +234,18 @@ migrate_report apply_migrations(pqxx::connection_base& c, const std::vector<migr
   return report;
 }
 
+namespace {
+/// What db init puts into machines.metadata: the part mass of a molding machine, for
+/// specific_energy() (sql/071).
+std::string machine_metadata(const machines::machine_config& m) {
+  const auto grams = machines::get_param(m.params, "part_mass_g");
+  if (m.type != machines::machine_type::injection_molding || !grams) return "{}";
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "{\"part_mass_kg\": %.6g}", *grams / 1000.0);
+  return buf;
+}
+}  // namespace
+
 seed_report upsert_scenario(pqxx::connection_base& c, const scenarios::scenario& s) {
   seed_report report;
   pqxx::work w{c, "db init seed"};
@@ -258,9 +272,9 @@ seed_report upsert_scenario(pqxx::connection_base& c, const scenarios::scenario&
              "rated_voltage_v, "
              "rated_current_a, rated_frequency_hz, rated_power_factor, data_interval_seconds, "
              "mqtt_topic, "
-             "is_critical, is_active) "
+             "is_critical, is_active, metadata) "
              "VALUES ($1::uuid, $2::uuid, $3, $4::machine_type, $5, $6, nullif($7, 0::float8), $8, "
-             "nullif($9, 0::float8), $10, nullif($11, ''), $12, true) "
+             "nullif($9, 0::float8), $10, nullif($11, ''), $12, true, $13::jsonb) "
              "ON CONFLICT (id) DO UPDATE SET factory_id = excluded.factory_id, name = "
              "excluded.name, "
              "type = excluded.type, rated_power_kw = excluded.rated_power_kw, "
@@ -270,19 +284,22 @@ seed_report upsert_scenario(pqxx::connection_base& c, const scenarios::scenario&
              "rated_power_factor = excluded.rated_power_factor, "
              "data_interval_seconds = excluded.data_interval_seconds, mqtt_topic = "
              "excluded.mqtt_topic, "
-             "is_critical = excluded.is_critical, is_active = true "
+             "is_critical = excluded.is_critical, is_active = true, "
+             // Our keys merge into the metadata; a user's own keys stay.
+             "metadata = t.metadata || excluded.metadata "
              "WHERE (t.factory_id, t.name, t.type, t.rated_power_kw, t.rated_voltage_v, "
              "t.rated_current_a, "
              "t.rated_frequency_hz, t.rated_power_factor, t.data_interval_seconds, t.mqtt_topic, "
-             "t.is_critical, t.is_active) IS DISTINCT FROM (excluded.factory_id, excluded.name, "
+             "t.is_critical, t.is_active, t.metadata) IS DISTINCT FROM (excluded.factory_id, "
+             "excluded.name, "
              "excluded.type, excluded.rated_power_kw, excluded.rated_voltage_v, "
              "excluded.rated_current_a, "
              "excluded.rated_frequency_hz, excluded.rated_power_factor, "
              "excluded.data_interval_seconds, "
-             "excluded.mqtt_topic, excluded.is_critical, true)",
+             "excluded.mqtt_topic, excluded.is_critical, true, t.metadata || excluded.metadata)",
              m.id, m.factory_id.str(), m.name, std::string(machines::to_string(m.type)), m.rated_power_kw,
              m.rated_voltage_v, m.rated_current_a, m.rated_frequency_hz, m.rated_power_factor,
-             interval_s, m.topic, m.is_critical)
+             interval_s, m.topic, m.is_critical, machine_metadata(m))
             .affected_rows());
   }
   for (const auto& f : s.factories) {

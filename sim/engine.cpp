@@ -381,7 +381,7 @@ void engine::step_machine(std::size_t index, sim_time deadline) {
           faulted_signals_.push_back(std::move(k));
     }
     write_truth(payload_, {id, deadline, next_seq(stream::truth)}, m.truth(), active,
-                faulted_signals_);
+                faulted_signals_, r.stop);
     publish(index, stream::truth, false);
   }
 }

@@ -84,7 +84,8 @@ std::vector<std::string> csv_columns(std::string_view stream) {
         "source"}},
       {"truth",
        {"time", "machine_id", "seq", "health_index", "limiting_component", "rul_operating_h",
-        "rul_calendar_h", "failed", "active_faults", "faulted_signals", "health_bearing",
+        "rul_calendar_h", "failed", "active_faults", "faulted_signals", "interruption",
+        "health_bearing",
         "health_air_end", "health_inlet_valve", "health_impeller", "health_coil",
         "health_refrigerant", "health_heater_band", "health_check_ring"}},
   }};

@@ -374,7 +374,7 @@ void write_health_event(std::string& out, const payload_head& head,
 
 void write_truth(std::string& out, const payload_head& head, const machines::health_truth& t,
                  std::span<const machines::fault> active_faults,
-                 std::span<const std::string> faulted_signals) {
+                 std::span<const std::string> faulted_signals, machines::interruption stop) {
   begin(out, head);
   number_field(out, ",\"health_index\":", t.health_index, 4);
   if (t.count > 0) string_field(out, ",\"limiting_component\":", machines::to_string(t.limiting));
@@ -397,6 +397,9 @@ void write_truth(std::string& out, const payload_head& head, const machines::hea
     append_json_string(out, faulted_signals[i]);
   }
   out += ']';
+  // Only while one is under way: most readings have none, and truth is one message per reading.
+  if (stop != machines::interruption::none)
+    string_field(out, ",\"interruption\":", machines::to_string(stop));
   for (std::size_t i = 0; i < t.count; ++i) {
     key(out, ",\"health_");
     out += machines::to_string(t.components[i]);

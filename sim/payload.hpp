@@ -77,9 +77,11 @@ void write_health_event(std::string& out, const payload_head& head,
                         const machines::health_event& e);
 
 /// Replaces `out` with the T/truth payload: health, RUL, failure state, the fault types
-/// active now and the payload keys they change (docs/topics.md "T/truth").
+/// active now and the payload keys they change, and the interruption under way, if any
+/// (docs/topics.md "T/truth").
 void write_truth(std::string& out, const payload_head& head, const machines::health_truth& t,
                  std::span<const machines::fault> active_faults,
-                 std::span<const std::string> faulted_signals);
+                 std::span<const std::string> faulted_signals,
+                 machines::interruption stop = machines::interruption::none);
 
 }  // namespace factorysim::sim

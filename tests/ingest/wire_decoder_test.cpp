@@ -211,8 +211,8 @@ TEST(wire_decoder, truth_payload_decodes_every_field_and_component_health) {
       R"({"time":"2024-06-01T00:00:01Z","machine_id":"c0000000-0000-0000-0000-000000000001",)"
       R"("seq":3,"health_index":0.81,"limiting_component":"bearing","rul_operating_h":1234.5,)"
       R"("rul_calendar_h":2000,"failed":false,"active_faults":["bearing_wear"],)"
-      R"("faulted_signals":["vibration_mm_s","power_kw"],"health_bearing":0.81,)"
-      R"("health_valve":0.97,"future":{"x":1}})");
+      R"("faulted_signals":["vibration_mm_s","power_kw"],"interruption":"micro_stop",)"
+      R"("health_bearing":0.81,"health_valve":0.97,"future":{"x":1}})");
   EXPECT_EQ(*t.h.seq, 3);
   EXPECT_DOUBLE_EQ(t.health_index, 0.81);
   EXPECT_EQ(t.limiting_component, "bearing");
@@ -222,6 +222,7 @@ TEST(wire_decoder, truth_payload_decodes_every_field_and_component_health) {
   EXPECT_FALSE(*t.failed);
   EXPECT_EQ(t.active_faults, (std::vector<std::string>{"bearing_wear"}));
   EXPECT_EQ(t.faulted_signals, (std::vector<std::string>{"vibration_mm_s", "power_kw"}));
+  EXPECT_EQ(t.interruption, "micro_stop");
   ASSERT_EQ(t.component_health.size(), 2u);
   EXPECT_EQ(t.component_health[0].first, "bearing");
   EXPECT_DOUBLE_EQ(t.component_health[0].second, 0.81);
@@ -234,6 +235,7 @@ TEST(wire_decoder, truth_payload_decodes_every_field_and_component_health) {
   EXPECT_TRUE(failed.active_faults.empty());
   EXPECT_TRUE(failed.component_health.empty());
   EXPECT_TRUE(failed.limiting_component.empty());
+  EXPECT_TRUE(failed.interruption.empty());  // absent: producing, or not scheduled to
 }
 
 TEST(wire_decoder, unknown_keys_are_ignored_whatever_their_shape) {

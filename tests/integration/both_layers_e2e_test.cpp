@@ -62,6 +62,12 @@ machines:
     topic: factory/both/pump-1
     degradation: { life_scale: 0.002 }
     maintenance: { run_to_failure: true }
+  - id: c3000000-0000-0000-0000-000000000004
+    name: Molding-W1
+    type: injection_molding
+    rated_power_kw: 120
+    interval: 60s
+    topic: factory/both/molding-1
 )";
 
 const std::map<std::string, std::string> enms_table = {{"energy", "energy_readings"},
@@ -75,6 +81,7 @@ struct published {
   // (machine, key) -> how many readings carried the key as a number, and their sum.
   std::map<std::pair<std::string, std::string>, std::pair<long, double>> numeric;
   std::map<std::string, long> events;  // event kind -> n
+  std::map<std::string, long> interruptions;  // truth `interruption` value -> n
   std::set<std::pair<std::string, std::string>> work_orders;  // (machine, code)
   std::set<std::pair<std::string, std::string>> ended_orders;
 };
@@ -99,6 +106,8 @@ published read_output(const std::filesystem::path& tsv) {
         ++n.first;
         n.second += v.get<double>();
       }
+    } else if (stream == "truth" && j.contains("interruption")) {
+      ++p.interruptions[j.at("interruption").get<std::string>()];
     } else if (stream == "events") {
       const std::string kind = j.at("event");
       ++p.events[kind];
@@ -141,6 +150,8 @@ void run_and_check_both_layers(const std::string& db, const std::string& schema)
   const published pub = read_output(dir / "expected.tsv");
   ASSERT_GT(pub.events.count("failure"), 0u) << "the scenario no longer fails: retune it";
   ASSERT_GT(pub.events.count("maintenance_end"), 0u) << "the scenario no longer maintains";
+  ASSERT_GT(pub.interruptions.count("micro_stop"), 0u) << "the molding machine never stops";
+  ASSERT_GT(pub.interruptions.count("changeover"), 0u) << "the molding machine never changes over";
 
   mosquitto_server broker;
   std::vector<std::string> ingest_argv = {FACTORYSIM_BINARY, "ingest", "--db", db,
@@ -231,6 +242,15 @@ void run_and_check_both_layers(const std::string& db, const std::string& schema)
         << key.second;
   }
 
+  // Interruptions (micro-stops, changeovers) as the truth named them.
+  for (const char* kind : {"micro_stop", "changeover"}) {
+    const auto it = pub.interruptions.find(kind);
+    EXPECT_EQ(query_int(db, "SELECT count(*) FROM " + q + "health_truth WHERE interruption = '" +
+                                std::string(kind) + "'"),
+              it == pub.interruptions.end() ? 0 : it->second)
+        << kind;
+  }
+
   // Events: system_events per kind, work orders, history, the failures as anomalies.
   for (const char* kind : {"failure", "maintenance_start", "maintenance_end"}) {
     const auto it = pub.events.find(kind);
@@ -251,7 +271,7 @@ void run_and_check_both_layers(const std::string& db, const std::string& schema)
   // The run-to-failure pump stays failed; the maintained compressor ends operational.
   EXPECT_EQ(query_value(db, "SELECT string_agg(name || ' ' || status, ', ' ORDER BY name) FROM " +
                                 m + "assets"),
-            "Compressor-W1 operational, HVAC-W1 operational, Pump-W1 failed");
+            "Compressor-W1 operational, HVAC-W1 operational, Molding-W1 operational, Pump-W1 failed");
   std::filesystem::remove_all(dir);
 }
 

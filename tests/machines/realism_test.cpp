@@ -15,6 +15,7 @@ namespace {
 
 using testing::at;
 using testing::config_of;
+using testing::uninterrupted;
 using testing::driver;
 
 /// A site whose outdoor temperature is held at `c` (no season, day or weather).
@@ -171,8 +172,8 @@ TEST(realism, power_factor_follows_the_drive_and_the_heaters) {
 
 TEST(realism, conveyor_on_its_drive_and_molding_with_its_heaters_read_a_high_power_factor) {
   calendar always;
-  driver conveyor(config_of(machine_type::motor), at(2024, 7, 16, 9));
-  driver molding(config_of(machine_type::injection_molding), at(2024, 7, 16, 9));
+  driver conveyor(uninterrupted(config_of(machine_type::motor)), at(2024, 7, 16, 9));
+  driver molding(uninterrupted(config_of(machine_type::injection_molding)), at(2024, 7, 16, 9));
   conveyor.cal = always;
   molding.cal = always;
   for (int i = 0; i < 360; ++i) {

@@ -76,6 +76,12 @@ inline machine_config config_of(machine_type t,
   return c;
 }
 
+/// The same machine without micro-stops and changeovers: for tests of steady production.
+inline machine_config uninterrupted(machine_config c) {
+  for (auto key : {"micro_stops_per_h", "changeover_interval_h"}) set_param(c.params, key, 0);
+  return c;
+}
+
 inline constexpr machine_type all_types[] = {machine_type::compressor, machine_type::hvac,
                                              machine_type::motor, machine_type::pump,
                                              machine_type::injection_molding};

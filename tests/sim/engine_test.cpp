@@ -503,6 +503,27 @@ TEST(engine_truth, truth_follows_every_energy_reading_and_failure_and_repair_go_
   EXPECT_NE(std::find(maintenance, modes.end(), "running"), modes.end());
 }
 
+TEST(engine_truth, an_interruption_is_named_in_the_truth_of_the_idle_readings_it_causes) {
+  // Three days of a conveyor on every day: micro-stops at 1.5 per hour by default.
+  const auto topics = by_topic(backfill(wearing(true, false)));
+  const auto& truth = topics.at("factory/wear/conveyor-1/truth");
+  const auto& production = topics.at("factory/wear/conveyor-1/production");
+  ASSERT_EQ(truth.size(), production.size());
+  int stops = 0;
+  for (std::size_t i = 0; i < truth.size(); ++i) {
+    ASSERT_EQ(truth[i]["time"], production[i]["time"]);
+    if (!truth[i].contains("interruption")) continue;
+    ++stops;
+    EXPECT_EQ(truth[i]["interruption"], "micro_stop");  // a conveyor has no changeovers
+    EXPECT_EQ(production[i]["operating_mode"], "idle") << truth[i]["time"];
+    EXPECT_EQ(production[i]["production_count"], 0) << truth[i]["time"];
+  }
+  // One-minute steps see the stops that are under way at a step's end: about 1.5 x 38 s per
+  // hour of the 72, minus the hours the conveyor is down for repair.
+  EXPECT_GT(stops, 10);
+  EXPECT_LT(stops, 200);
+}
+
 TEST(engine_truth, truth_false_publishes_no_truth_and_the_readings_stay_the_same) {
   const auto with = backfill(wearing(true, true));
   const auto without = backfill(wearing(false, true));

@@ -105,6 +105,20 @@ TEST(db_init, upserts_the_demo_plant_and_rerunning_changes_nothing) {
   const auto second = run_factorysim({"db", "init", "--db", db, "--scenario", demo_scenario});
   ASSERT_EQ(second.exit_code, 0) << second.output;
   EXPECT_EQ(plant_fingerprint(db), before) << second.output;
+  // The molding machine's part mass goes into its metadata, for calculate_specific_energy; a
+  // user's own metadata keys survive the next init, which changes nothing.
+  EXPECT_EQ(query_value(db,
+                        "SELECT count(*) || ' ' || min(metadata ->> 'part_mass_kg') FROM machines "
+                        "WHERE metadata ? 'part_mass_kg'"),
+            "1 0.102");  // 0.85 g per rated kW x 120 kW
+  exec_sql(db, "UPDATE machines SET metadata = metadata || '{\"asset_tag\": \"A-17\"}'");
+  const std::string tagged = plant_fingerprint(db);
+  const auto third = run_factorysim({"db", "init", "--db", db, "--scenario", demo_scenario});
+  ASSERT_EQ(third.exit_code, 0) << third.output;
+  EXPECT_NE(third.output.find("0 machines"), std::string::npos) << third.output;
+  EXPECT_EQ(plant_fingerprint(db), tagged);
+  EXPECT_EQ(query_int(db, "SELECT count(*) FROM machines WHERE metadata ->> 'asset_tag' = 'A-17'"),
+            7);
   // Issue 13: counts with their plural, not "factory(ies)".
   EXPECT_NE(second.output.find("upserted 0 factories, 0 machines, 0 tariffs"), std::string::npos)
       << second.output;

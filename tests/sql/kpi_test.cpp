@@ -246,6 +246,27 @@ TEST_F(kpi, load_factor_is_average_over_peak_demand) {
               0.6, 1e-9);
 }
 
+TEST_F(kpi, specific_energy_is_energy_per_kg_of_the_part_mass_in_metadata) {
+  const std::string& db = *db_;
+  const std::string sql =
+      "SELECT %s FROM calculate_specific_energy('%2', '2024-07-10 10:00-07', "
+      "'2024-07-10 10:30-07')";
+  auto col = [&](const char* c) { return replace_all(sql, "%s", c); };
+  // No part mass yet: the energy is there, the ratios are NULL.
+  EXPECT_NEAR(kpi_value(db, col("total_energy_kwh")), 20.0, 1e-9);
+  EXPECT_EQ(query_rows(db, replace_all(col("kwh_per_kg"), "%2", m_peak))[0][0], std::nullopt);
+  exec_sql(db, "UPDATE machines SET metadata = metadata || '{\"part_mass_kg\": 0.25}' WHERE id = '" +
+                   std::string(m_peak) + "'");
+  // 60 units x 0.25 kg = 15 kg (54 good: 13.5 kg); 20 kWh / 15 kg, 20 / 13.5.
+  EXPECT_NEAR(kpi_value(db, col("part_mass_kg")), 0.25, 1e-12);
+  EXPECT_NEAR(kpi_value(db, col("processed_kg")), 15.0, 1e-12);
+  EXPECT_NEAR(kpi_value(db, col("good_kg")), 13.5, 1e-12);
+  EXPECT_NEAR(kpi_value(db, col("kwh_per_kg")), 20.0 / 15, 1e-12);
+  EXPECT_NEAR(kpi_value(db, col("kwh_per_good_kg")), 20.0 / 13.5, 1e-12);
+  exec_sql(db, "UPDATE machines SET metadata = metadata - 'part_mass_kg' WHERE id = '" +
+                   std::string(m_peak) + "'");
+}
+
 TEST_F(kpi, sec_is_energy_per_unit) {
   const std::string& db = *db_;
   // Energy (90 + 150) kW x 5 min = 20 kWh; 6 x 10 = 60 units (54 good).

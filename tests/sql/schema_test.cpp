@@ -172,7 +172,7 @@ TEST(schema, spec_tables_and_columns_exist) {
   EXPECT_EQ(query_value(db, "SELECT coalesce(iso10816_zone(NULL), 'null')"), "null");
   has_columns("health_truth", {"time", "machine_id", "health_index", "limiting_component",
                                "rul_operating_h", "rul_calendar_h", "failed", "active_faults",
-                               "faulted_signals", "component_health", "seq"});
+                               "faulted_signals", "interruption", "component_health", "seq"});
   has_columns("maintenance_events",
               {"machine_id", "work_order", "maintenance_type", "component", "started_at",
                "ended_at", "health_before", "health_after", "duration_h"});
