@@ -156,6 +156,17 @@ downtime wear_state::begin_step(sim_time now, double dt_s, const wear_config& co
                              : health_event::maintenance::corrective;
     e.all_components = pm_in_progress_;
     e.which = failed_;
+    if (pm_in_progress_) {
+      // A plan that services one of the machine's components names it (a coil cleaning
+      // says coil); "all" stays for a plan of several, the lowest of their healths.
+      std::size_t listed = 0;
+      for (std::size_t i = 0; i < count_; ++i) {
+        if (!config.pm_components[static_cast<std::size_t>(parts_[i].kind)]) continue;
+        ++listed;
+        e.which = parts_[i].kind;
+      }
+      e.all_components = listed != 1;
+    }
     e.duration_h = pm_in_progress_ ? config.pm_duration_h : config.repair_duration_h;
     e.work_order = work_order(work_orders_);
     restore_preview(config, e.health_before, e.health_after);

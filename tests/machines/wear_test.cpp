@@ -189,6 +189,42 @@ TEST(wear, preventive_maintenance_stops_the_machine_and_restores_health) {
   EXPECT_EQ(seen[2].at, at(2025, 3, 3, 12));
 }
 
+TEST(wear, a_plan_that_services_one_component_names_it_and_restores_only_it) {
+  machine_config c = short_lived(machine_type::compressor, 0.01);
+  plan(c).run_to_failure = false;
+  plan(c).initial_wear.fill(0.5f);
+  plan(c).pm_every_h = 6;
+  plan(c).pm_duration_h = 1;
+  plan(c).pm_restore = 1;
+  plan(c).pm_components.fill(false);
+  plan(c).pm_components[static_cast<std::size_t>(component::inlet_valve)] = true;
+  wear_driver d(c);
+  std::vector<health_event> seen;
+  double bearing_before = -1, bearing_after = -1;
+  for (int i = 0; i < 8 * 360 && seen.size() < 2; ++i) {
+    const double bearing = d.m.truth().health[0];
+    d.step();
+    for (const auto& e : d.events) {
+      seen.push_back(e);
+      if (e.what == health_event::kind::maintenance_end) {
+        bearing_before = bearing;
+        bearing_after = d.m.truth().health[0];
+      }
+    }
+  }
+  ASSERT_EQ(seen.size(), 2u);
+  for (const auto& e : seen) {
+    EXPECT_FALSE(e.all_components);
+    EXPECT_EQ(e.which, component::inlet_valve);
+    EXPECT_LT(e.health_before, 0.5);
+    EXPECT_DOUBLE_EQ(e.health_after, 1.0);
+  }
+  // The bearing (the first component of a compressor) was not serviced: it keeps its wear.
+  ASSERT_EQ(d.m.truth().components[0], component::bearing);
+  EXPECT_LT(bearing_after, 0.6);
+  EXPECT_NEAR(bearing_after, bearing_before, 0.01);
+}
+
 TEST(wear, maintenance_by_run_hours_counts_only_running_time) {
   machine_config c = short_lived(machine_type::motor, 1);
   plan(c).run_to_failure = false;
