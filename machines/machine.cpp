@@ -118,7 +118,8 @@ signal_slot slot_of(reading& r, std::string_view key) noexcept {
   return {};
 }
 
-/// Line machines stop now and then; the others run on (machines/interruptions.hpp).
+/// Line machines stop now and then; the others have an empty plan and run on
+/// (machines/interruptions.hpp).
 interruption_plan interruptions_of(const model_params& p) noexcept {
   if (const auto* m = std::get_if<motor_params>(&p))
     return {m->micro_stops_per_h, m->micro_stop_mean_s, m->changeover_interval_h,
@@ -343,8 +344,7 @@ reading machine::step(const step_input& in, std::vector<health_event>& events) {
   // Only a machine that should be producing can be interrupted. A stop is abrupt (no
   // shut-down lag); the restart goes through the start-up ramp.
   interruption stop = interruption::none;
-  if (target >= 0.1 && (config_.type == machine_type::motor ||
-                        config_.type == machine_type::injection_molding)) {
+  if (target >= 0.1) {
     stop = interruption_at(interruptions_of(config_.params), noise_seed_ ^ 0x1A7E5ULL, t_ms);
     if (stop != interruption::none) {
       target = 0;

@@ -238,8 +238,9 @@ namespace {
 /// What db init puts into machines.metadata: the part mass of a molding machine, for
 /// specific_energy() (sql/071).
 std::string machine_metadata(const machines::machine_config& m) {
+  if (m.type != machines::machine_type::injection_molding) return "{}";
   const auto grams = machines::get_param(m.params, "part_mass_g");
-  if (m.type != machines::machine_type::injection_molding || !grams) return "{}";
+  if (!grams) return "{}";
   char buf[64];
   std::snprintf(buf, sizeof buf, "{\"part_mass_kg\": %.6g}", *grams / 1000.0);
   return buf;

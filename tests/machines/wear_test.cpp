@@ -150,14 +150,20 @@ TEST(wear, units_of_one_model_scatter_in_life) {
   EXPECT_GT(*hi, *lo * 11 / 10) << "every unit failed at almost the same step";
 }
 
-TEST(wear, preventive_maintenance_stops_the_machine_and_restores_health) {
+/// A short-lived compressor worn to 0.5, with preventive maintenance of 1 h every 6 h that
+/// restores all it services.
+machine_config worn_compressor_with_pm() {
   machine_config c = short_lived(machine_type::compressor, 0.01);
   plan(c).run_to_failure = false;
   plan(c).initial_wear.fill(0.5f);
   plan(c).pm_every_h = 6;
   plan(c).pm_duration_h = 1;
   plan(c).pm_restore = 1;
-  wear_driver d(c);
+  return c;
+}
+
+TEST(wear, preventive_maintenance_stops_the_machine_and_restores_health) {
+  wear_driver d(worn_compressor_with_pm());
   std::vector<health_event> seen;
   bool in_maintenance = false;
   for (int i = 0; i < 6 * 360 * 3; ++i) {
@@ -190,12 +196,7 @@ TEST(wear, preventive_maintenance_stops_the_machine_and_restores_health) {
 }
 
 TEST(wear, a_plan_that_services_one_component_names_it_and_restores_only_it) {
-  machine_config c = short_lived(machine_type::compressor, 0.01);
-  plan(c).run_to_failure = false;
-  plan(c).initial_wear.fill(0.5f);
-  plan(c).pm_every_h = 6;
-  plan(c).pm_duration_h = 1;
-  plan(c).pm_restore = 1;
+  machine_config c = worn_compressor_with_pm();
   plan(c).pm_components.fill(false);
   plan(c).pm_components[static_cast<std::size_t>(component::inlet_valve)] = true;
   wear_driver d(c);
