@@ -128,7 +128,8 @@ int run_init(const db_args& a) {
         r.mantis = schema::apply_mantis_migrations(c, schema::find_sql_dir(o.sql_dir), o.migrate);
         r.mantis_rows = schema::seed_mantis(
             c, schema::recorded_mantis_schema(c),
-            schema::partition_ranges(s, std::chrono::system_clock::now(), o.partitions_ahead));
+            schema::partition_ranges(s, std::chrono::system_clock::now(), o.partitions_ahead),
+            s.machines);
       }
       // ---- end issue 13
     } else {
@@ -147,7 +148,7 @@ int run_init(const db_args& a) {
                 << count_of(static_cast<long long>(r.mantis->applied.size()), "migration",
                             "migrations")
                 << " (" << join(r.mantis->applied) << "); "
-                << count_of(r.mantis_rows, "asset or sensor", "assets or sensors") << " written\n";
+                << count_of(r.mantis_rows, "asset, sensor or rule", "assets, sensors or rules") << " written\n";
     }
     return 0;
   });

@@ -7,12 +7,15 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
+#include <span>
 #include <sstream>
 #include <stdexcept>
 
 #include "machines/params.hpp"
 #include "machines/types.hpp"
+#include "machines/wear.hpp"
 
 #ifndef FACTORYSIM_SQL_DIR
 #define FACTORYSIM_SQL_DIR ""
@@ -474,14 +477,89 @@ std::string recorded_mantis_schema(pqxx::connection_base& c) {
   return r.empty() ? std::string() : r[0][0].as<std::string>();
 }
 
+namespace {
+
+/// The scenario's preventive-maintenance plans as MANTIS maintenance rules, a JSON array for
+/// jsonb_to_recordset: one rule per machine and trigger, 'time' for a calendar interval and
+/// 'usage' for running hours. Named by machine and trigger, so that a changed plan updates
+/// its rule instead of adding one.
+std::string maintenance_rules_json(std::span<const machines::machine_config> ms) {
+  nlohmann::json rules = nlohmann::json::array();
+  for (const auto& m : ms) {
+    const machines::wear_config& w = m.wear_plan();
+    if (w.run_to_failure) continue;
+    nlohmann::json components = nlohmann::json::array();
+    for (const machines::component k : machines::components_of(m.type))
+      if (w.pm_components[static_cast<std::size_t>(k)])
+        components.push_back(std::string(machines::to_string(k)));
+    const std::pair<const char*, double> triggers[] = {{"time", w.pm_every_h},
+                                                       {"usage", w.pm_every_run_h}};
+    for (const auto& [type, hours] : triggers) {
+      if (!(hours > 0)) continue;
+      rules.push_back({{"name", "preventive " + std::string(type) + ": " + m.name + " (" + m.id + ")"},
+                       {"asset_id", m.id},
+                       {"asset_type", std::string(machines::to_string(m.type))},
+                       {"rule_type", type},
+                       {"interval_hours", hours},
+                       {"priority", m.is_critical ? "high" : "medium"},
+                       {"condition",
+                        {{"source", "scenario"},
+                         {"components", components},
+                         {"duration_h", w.pm_duration_h},
+                         {"restore", w.pm_restore}}}});
+    }
+  }
+  return rules.dump();
+}
+
+/// Upserts the plans' rules; a scenario rule of one of these machines whose plan is gone is
+/// deactivated, not deleted (work orders may name it). Returns rows changed.
+int sync_maintenance_rules(pqxx::work& w, std::span<const machines::machine_config> ms) {
+  if (ms.empty()) return 0;
+  nlohmann::json ids = nlohmann::json::array();
+  for (const auto& m : ms) ids.push_back(m.id);
+  const std::string rules = maintenance_rules_json(ms);
+  int changed = static_cast<int>(
+      w.exec_params(
+           "INSERT INTO maintenance_rules AS r (name, asset_id, asset_type, rule_type, condition,"
+           " interval_hours, priority, action, is_active)"
+           " SELECT x.name, x.asset_id, x.asset_type, x.rule_type, x.condition, x.interval_hours,"
+           " x.priority, 'create_work_order', true"
+           " FROM jsonb_to_recordset($1::jsonb) AS x(name text, asset_id uuid, asset_type text,"
+           " rule_type text, condition jsonb, interval_hours double precision, priority text)"
+           " JOIN assets a ON a.id = x.asset_id"
+           " ON CONFLICT (name) DO UPDATE SET asset_id = excluded.asset_id,"
+           " asset_type = excluded.asset_type, rule_type = excluded.rule_type,"
+           " condition = excluded.condition, interval_hours = excluded.interval_hours,"
+           " priority = excluded.priority, is_active = true"
+           " WHERE (r.asset_id, r.asset_type, r.rule_type, r.condition, r.interval_hours,"
+           " r.priority, r.is_active) IS DISTINCT FROM (excluded.asset_id, excluded.asset_type,"
+           " excluded.rule_type, excluded.condition, excluded.interval_hours, excluded.priority,"
+           " true)",
+           rules)
+          .affected_rows());
+  changed += static_cast<int>(
+      w.exec_params("UPDATE maintenance_rules r SET is_active = false"
+                    " WHERE r.is_active AND r.condition ->> 'source' = 'scenario'"
+                    " AND r.asset_id IN (SELECT jsonb_array_elements_text($1::jsonb)::uuid)"
+                    " AND r.name NOT IN (SELECT x ->> 'name' FROM jsonb_array_elements($2::jsonb) x)",
+                    ids.dump(), rules)
+          .affected_rows());
+  return changed;
+}
+
+}  // namespace
+
 int seed_mantis(
     pqxx::connection_base& c, const std::string& mantis_schema,
-    const std::vector<std::pair<std::chrono::sys_seconds, std::chrono::sys_seconds>>& ranges) {
+    const std::vector<std::pair<std::chrono::sys_seconds, std::chrono::sys_seconds>>& ranges,
+    std::span<const machines::machine_config> machines) {
   mantis_search_path path{c, mantis_schema};
   int changed = 0;
   {
     pqxx::work w{c, "mantis assets"};
     changed = w.exec1("SELECT sync_assets_from_enms()")[0].as<int>();
+    changed += sync_maintenance_rules(w, machines);
     w.commit();
   }
   using namespace std::chrono;
@@ -510,7 +588,8 @@ db_init_report db_init(const db_init_options& options) {
     report.mantis = apply_mantis_migrations(c, find_sql_dir(options.sql_dir), options.migrate);
     report.mantis_rows = seed_mantis(
         c, recorded_mantis_schema(c),
-        partition_ranges(s, std::chrono::system_clock::now(), options.partitions_ahead));
+        partition_ranges(s, std::chrono::system_clock::now(), options.partitions_ahead),
+        s.machines);
   }
   return report;
 }

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -128,11 +129,13 @@ migrate_report apply_mantis_migrations(pqxx::connection_base& c,
 /// The MANTIS schema recorded in the current EnMS schema, or empty.
 std::string recorded_mantis_schema(pqxx::connection_base& c);
 
-/// MANTIS assets and sensors from the EnMS machines (sync_assets_from_enms()) and partitions
+/// MANTIS assets and sensors from the EnMS machines (sync_assets_from_enms()), maintenance
+/// rules from the preventive-maintenance plans of `machines` (the scenario's), and partitions
 /// of its series over `ranges`; returns rows changed.
 int seed_mantis(
     pqxx::connection_base& c, const std::string& mantis_schema,
-    const std::vector<std::pair<std::chrono::sys_seconds, std::chrono::sys_seconds>>& ranges);
+    const std::vector<std::pair<std::chrono::sys_seconds, std::chrono::sys_seconds>>& ranges,
+    std::span<const machines::machine_config> machines = {});
 
 /// Options of db_init.
 struct db_init_options {

@@ -6,10 +6,13 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <fstream>
+#include <sstream>
 #include <string>
 #include <vector>
 
 #include "tests/integration/ingest_harness.hpp"
+#include "tests/support/child_process.hpp"
 #include "tests/sql/sql_fixture.hpp"
 
 using namespace factorysim::test;
@@ -119,7 +122,7 @@ TEST(mantis, db_init_creates_every_object_and_assets_with_stable_ids) {
       query_value(db, "SELECT string_agg(id::text, ',' ORDER BY id) FROM mantis.sensors");
   // Again: nothing written, same ids.
   const std::string again = init(db, {"--profile", "enms,mantis"});
-  EXPECT_NE(again.find("0 assets or sensors written"), std::string::npos) << again;
+  EXPECT_NE(again.find("0 assets, sensors or rules written"), std::string::npos) << again;
   EXPECT_EQ(query_value(db, "SELECT string_agg(id::text, ',' ORDER BY id) FROM mantis.sensors"),
             ids);
   // updated_at triggers: a real change bumps it, a no-op does not.
@@ -134,6 +137,52 @@ TEST(mantis, db_init_creates_every_object_and_assets_with_stable_ids) {
                   " JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'mantis'"
                   " AND t.tgname LIKE '%_set_updated_at'"),
             12);
+}
+
+TEST(mantis, the_scenarios_maintenance_plans_become_maintenance_rules) {
+  const std::string db = shared_server().create_database("mantisrules");
+  init(db, {"--profile", "enms,mantis"});
+  // The demo plant plans preventive maintenance for both compressors and the molding
+  // machine by running hours and for both HVAC units by the calendar (docs/plant.md).
+  EXPECT_EQ(query_value(db,
+                        "SELECT string_agg(rule_type || ' ' || interval_hours || ' ' || priority,"
+                        " ', ' ORDER BY asset_id, rule_type) FROM mantis.maintenance_rules"
+                        " WHERE is_active"),
+            "usage 8000 high, time 4320 high, usage 5000 high, usage 8000 high, time 4320 medium");
+  EXPECT_EQ(query_value(db,
+                        "SELECT condition::text || ' ' || action FROM mantis.maintenance_rules"
+                        " WHERE asset_id = '" + m1 + "'"),
+            R"({"source": "scenario", "restore": 1.0, "components": ["inlet_valve"], )"
+            R"("duration_h": 6.0} create_work_order)");
+
+  // The plan leaves the scenario: its rule is kept for the record but no longer active.
+  std::string yaml;
+  {
+    std::ifstream in(demo);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    yaml = ss.str();
+  }
+  const std::string plan =
+      "    maintenance:\n      preventive: { every_run_hours: 8000, duration: 6h, components: "
+      "[inlet_valve] }\n";
+  const auto at = yaml.find(plan);
+  ASSERT_NE(at, std::string::npos);
+  yaml.erase(at, plan.size());
+  const std::string dir = make_temp_dir("factorysim-rules");
+  const std::string changed = dir + "/plant.yaml";
+  std::ofstream(changed) << yaml;
+  std::string out;
+  ASSERT_EQ(run_command({FACTORYSIM_BINARY, "db", "init", "--db", db, "--scenario", changed,
+                         "--profile", "enms,mantis"},
+                        out),
+            0)
+      << out;
+  EXPECT_NE(out.find("1 asset, sensor or rule written"), std::string::npos) << out;
+  EXPECT_EQ(query_value(db, "SELECT is_active::text FROM mantis.maintenance_rules WHERE asset_id = '" +
+                                m1 + "'"),
+            "false");
+  EXPECT_EQ(count(db, "SELECT count(*) FROM mantis.maintenance_rules WHERE is_active"), 4);
 }
 
 TEST(mantis, maintain_refreshes_rollups_and_keeps_each_series_for_its_period) {
