@@ -287,10 +287,11 @@ TEST(publisher, broker_restart_loses_no_qos1_message) {
   boost::asio::io_context io;
   auto o = options_for(broker, "restart-pub");
   o.clean_start = false;
-  // Room for the messages published during the outage, so that both paths are exercised:
-  // in flight when the connection drops (libmosquitto re-sends) and published while
-  // disconnected (held by the client until the reconnect).
-  o.max_inflight = 5000;
+  // Room for every message, so that both paths are exercised: in flight when the connection
+  // drops (re-sent after the reconnect) and published while disconnected (held by the client
+  // until the reconnect). With a smaller window, a broker slow to acknowledge before the stop
+  // left it full for the whole outage and nothing could be published then.
+  o.max_inflight = 20000;
   publisher client(io, o);
   std::vector<std::string> errors;
   client.on_error([&](std::string_view line) { errors.emplace_back(line); });
@@ -313,11 +314,17 @@ TEST(publisher, broker_restart_loses_no_qos1_message) {
     broker.start();
     restarted = true;
   });
+  bool seen_disconnected = false;
   const auto deadline = std::chrono::steady_clock::now() + 120s;
   while ((client.counters().acknowledged < n || !restarted) &&
          std::chrono::steady_clock::now() < deadline) {
+    if (!client.connected()) seen_disconnected = true;
+    // The stream waits at a third until the restart has cut the connection: however fast
+    // this loop runs against the restarter thread, the next slice goes out while the client
+    // is disconnected (the broker stays down 300 ms).
+    const bool hold = p.next >= n / 3 && !seen_disconnected && !restarted;
     // Publish in small slices so that the restart lands in the middle of the stream.
-    const auto target = std::min(n, p.next + 200);
+    const auto target = hold ? p.next : std::min(n, p.next + 200);
     while (p.next < target && client.publish(p.topic, payload_for(p.next, p.size), 1, false)) {
       if (!client.connected()) ++published_while_disconnected;
       ++p.next;
